@@ -1,0 +1,112 @@
+// Package tenant holds the node's view of tenants: their configuration (the same shape as the
+// Tenant custom resource), the limits that apply to them, and the sources they are read from.
+package tenant
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Tenant is the resolved configuration of one tenant, with Secret references already resolved.
+// It is immutable once published by a Source: a change produces a new *Tenant.
+type Tenant struct {
+	// ExternalID is the first DNS label of the Host clients connect to.
+	ExternalID string
+	// Namespace and Name identify the Tenant document/resource this came from.
+	Namespace, Name string
+
+	Suspend         bool
+	PrivateOnly     bool
+	PresenceEnabled bool
+
+	// JWTSecret is the HS256/384/512 secret; may be empty when JWKS is set.
+	JWTSecret []byte `json:"-"`
+	// JWKS is the raw JSON Web Key Set ({"keys":[...]}) or nil.
+	JWKS json.RawMessage `json:"-"`
+
+	// Database is nil when the tenant has no database (Broadcast/Presence only).
+	Database *Database
+
+	PostgresChanges bool
+	Limits          Limits
+
+	// FailoverDelay is added to lease expiry before the operator moves WAL work.
+	FailoverDelay time.Duration
+}
+
+// Database describes a tenant's Postgres database, with the password resolved.
+type Database struct {
+	Host     string
+	Port     int
+	Name     string
+	User     string
+	Password string `json:"-"`
+	SSLMode  string
+	Region   string
+}
+
+// Limits are the per-tenant limits of spec 7.3, all positive after Defaulted.
+type Limits struct {
+	MaxConcurrentUsers               int `json:"maxConcurrentUsers,omitempty"`
+	MaxEventsPerSecond               int `json:"maxEventsPerSecond,omitempty"`
+	MaxJoinsPerSecond                int `json:"maxJoinsPerSecond,omitempty"`
+	MaxChannelsPerClient             int `json:"maxChannelsPerClient,omitempty"`
+	MaxBytesPerSecond                int `json:"maxBytesPerSecond,omitempty"`
+	MaxPresenceEventsPerSecond       int `json:"maxPresenceEventsPerSecond,omitempty"`
+	MaxPayloadSizeKB                 int `json:"maxPayloadSizeInKb,omitempty"`
+	MaxClientPresenceEventsPerWindow int `json:"maxClientPresenceEventsPerWindow,omitempty"`
+	ClientPresenceWindowMS           int `json:"clientPresenceWindowMs,omitempty"`
+}
+
+// DefaultLimits are the spec's defaults (appendix 12 and table 7.1).
+var DefaultLimits = Limits{
+	MaxConcurrentUsers:               200,
+	MaxEventsPerSecond:               100,
+	MaxJoinsPerSecond:                100,
+	MaxChannelsPerClient:             100,
+	MaxBytesPerSecond:                100000,
+	MaxPresenceEventsPerSecond:       1000,
+	MaxPayloadSizeKB:                 3000,
+	MaxClientPresenceEventsPerWindow: 5,
+	ClientPresenceWindowMS:           30000,
+}
+
+// Defaulted returns l with every zero field replaced by its default.
+func (l Limits) Defaulted() Limits {
+	pick := func(v, d int) int {
+		if v > 0 {
+			return v
+		}
+		return d
+	}
+	d := DefaultLimits
+	return Limits{
+		MaxConcurrentUsers:               pick(l.MaxConcurrentUsers, d.MaxConcurrentUsers),
+		MaxEventsPerSecond:               pick(l.MaxEventsPerSecond, d.MaxEventsPerSecond),
+		MaxJoinsPerSecond:                pick(l.MaxJoinsPerSecond, d.MaxJoinsPerSecond),
+		MaxChannelsPerClient:             pick(l.MaxChannelsPerClient, d.MaxChannelsPerClient),
+		MaxBytesPerSecond:                pick(l.MaxBytesPerSecond, d.MaxBytesPerSecond),
+		MaxPresenceEventsPerSecond:       pick(l.MaxPresenceEventsPerSecond, d.MaxPresenceEventsPerSecond),
+		MaxPayloadSizeKB:                 pick(l.MaxPayloadSizeKB, d.MaxPayloadSizeKB),
+		MaxClientPresenceEventsPerWindow: pick(l.MaxClientPresenceEventsPerWindow, d.MaxClientPresenceEventsPerWindow),
+		ClientPresenceWindowMS:           pick(l.ClientPresenceWindowMS, d.ClientPresenceWindowMS),
+	}
+}
+
+// MaxPayloadBytes is the largest accepted message payload: kb*1000 + 500 (spec 4.1).
+func (l Limits) MaxPayloadBytes() int { return l.MaxPayloadSizeKB*1000 + 500 }
+
+// Event says what happened to a tenant in a Source.
+type Event struct {
+	// Old is nil for a new tenant; New is nil for a deleted one.
+	Old, New *Tenant
+}
+
+// Registry is the node's read view of tenants. Implementations: the file source (standalone)
+// and the Kubernetes source (operator-managed pods).
+type Registry interface {
+	// Get returns the tenant with the given external id.
+	Get(externalID string) (*Tenant, bool)
+	// Subscribe registers fn for every later change; fn must not block.
+	Subscribe(fn func(Event))
+}
