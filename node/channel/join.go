@@ -1,0 +1,279 @@
+package channel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"github.com/realtimeops/realtime/node/auth"
+	"github.com/realtimeops/realtime/node/limiter"
+	"github.com/realtimeops/realtime/node/phoenix"
+	"github.com/realtimeops/realtime/node/pubsub"
+	"github.com/realtimeops/realtime/node/tenant"
+)
+
+// Join reasons of spec 3.3 that do not come from other packages.
+const (
+	ReasonTopicRequired   = "TopicNameRequired: You must provide a topic name"
+	ReasonRestarting      = "RealtimeRestarting: Realtime is restarting, please standby"
+	ReasonTenantNotFound  = "TenantNotFound: Tenant with the given ID does not exist"
+	ReasonPrivateOnly     = "PrivateOnly: This project only allows private channels"
+	ReasonTooManyUsers    = "ConnectionRateLimitReached: Too many connected users"
+	ReasonTooManyJoins    = "ClientJoinRateLimitReached: Too many joins per second"
+	ReasonTooManyChannels = "ChannelRateLimitReached: Too many channels"
+	ReasonUnknown         = "Unknown Error on Channel"
+	ReasonReplayPublic    = "UnableToReplayMessages: Replay is not allowed for public channels"
+	ReasonReplayFailed    = "UnableToReplayMessages: Realtime was unable to replay messages"
+	ReasonPrivateNoAuthz  = "UnableToSetPolicies: Private channels need a tenant database to authorize them"
+)
+
+// Rejection is a failed join: the error reply's reason and, for some checks, a socket close code.
+type Rejection struct {
+	Reason    string
+	CloseCode websocket.StatusCode // 0 = keep the socket
+}
+
+// Join runs the join pipeline for msg (a phx_join on "realtime:<subTopic>"). On success the channel
+// has replied ok, subscribed, and queued its post-join pushes; on failure nothing is kept.
+func Join(deps *Deps, conn Conn, msg phoenix.Message, subTopic string, replacing bool) (*Channel, *Rejection) {
+	cfg := ParseConfig(msg.Payload)
+	t := conn.Tenant()
+	log := deps.Log.With("tenant", t.ExternalID, "topic", subTopic)
+	if len(cfg.Problems) > 0 {
+		log.Info("invalid join payload", "code", "InvalidJoinPayload", "errors", cfg.Problems)
+	}
+	if rej := checkAdmission(deps, conn, cfg, subTopic, replacing); rej != nil {
+		return nil, rej
+	}
+	token := accessToken(cfg, conn.TenantToken())
+	claims, err := conn.KeySet().VerifyConn(token, deps.now())
+	if err != nil {
+		return nil, &Rejection{Reason: authReason(err)}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Channel{
+		id: nextID.Add(1), deps: deps, conn: conn, tenant: t, joinRef: msg.JoinRef, SubTopic: subTopic,
+		Wire: "realtime:" + subTopic, Topic: pubsub.Topic(t.ExternalID, subTopic, cfg.Private), cfg: cfg,
+		presKey: cfg.PresenceKey, ctx: ctx, cancel: cancel, token: token, claims: claims,
+	}
+	if c.presKey == "" {
+		c.presKey = uuid.NewString()
+	}
+	if rej := c.checkDatabase(); rej != nil {
+		cancel()
+		return nil, rej
+	}
+	replay, rej := c.prepareReplay()
+	if rej != nil {
+		cancel()
+		return nil, rej
+	}
+	c.start(msg, replay)
+	return c, nil
+}
+
+// checkAdmission runs checks 0-6: topic, shutdown, tenant, private-only, users, joins, channels.
+func checkAdmission(deps *Deps, conn Conn, cfg Config, subTopic string, replacing bool) *Rejection {
+	t := conn.Tenant()
+	if subTopic == "" {
+		return &Rejection{Reason: ReasonTopicRequired}
+	}
+	if deps.ShuttingDown != nil && deps.ShuttingDown() {
+		return &Rejection{Reason: ReasonRestarting}
+	}
+	if cur, ok := deps.Tenants.Get(t.ExternalID); !ok || cur.Suspend {
+		return &Rejection{Reason: ReasonTenantNotFound, CloseCode: websocket.StatusGoingAway}
+	}
+	if t.PrivateOnly && !cfg.Private {
+		return &Rejection{Reason: ReasonPrivateOnly}
+	}
+	limits := t.Limits.Defaulted()
+	if !conn.CountedAsUser() && deps.Users.Total(t.ExternalID) >= limits.MaxConcurrentUsers {
+		return &Rejection{Reason: ReasonTooManyUsers}
+	}
+	joins := deps.Rates.Counter(t.ExternalID, limiter.Joins)
+	joins.Add(1)
+	deps.Metrics.Joins.WithLabelValues(t.ExternalID).Inc()
+	if joins.Triggered() {
+		return &Rejection{Reason: ReasonTooManyJoins, CloseCode: websocket.StatusGoingAway}
+	}
+	existing := conn.ChannelCount()
+	if replacing {
+		existing--
+	}
+	if existing >= limits.MaxChannelsPerClient {
+		return &Rejection{Reason: ReasonTooManyChannels}
+	}
+	return nil
+}
+
+// accessToken picks the channel token of spec 1.6.
+func accessToken(cfg Config, tenantToken string) string {
+	var tok *string
+	switch {
+	case cfg.UserToken != nil:
+		tok = cfg.UserToken
+	case cfg.AccessToken != nil:
+		tok = cfg.AccessToken
+	}
+	if tok == nil || strings.HasPrefix(*tok, "sb_") {
+		return tenantToken
+	}
+	return *tok
+}
+
+func authReason(err error) string {
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		return ae.JoinReason()
+	}
+	return ReasonUnknown
+}
+
+// checkDatabase is join check 8 (tenant DB reachable, also for public channels) and check 9
+// (private channels: RLS read policies).
+func (c *Channel) checkDatabase() *Rejection {
+	d := c.deps
+	if d.Database != nil && c.tenant.Database != nil {
+		ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
+		defer cancel()
+		if err := d.Database.Ready(ctx, c.tenant); err != nil {
+			return &Rejection{Reason: reasonOf(err, c.SubTopic)}
+		}
+	}
+	if !c.cfg.Private {
+		return nil
+	}
+	if d.Authorizer == nil || c.tenant.Database == nil {
+		return &Rejection{Reason: ReasonPrivateNoAuthz}
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
+	defer cancel()
+	b, p, err := d.Authorizer.Read(ctx, c.tenant, c.authzRequest(), c.cfg.PresenceEnabled || c.tenant.PresenceEnabled)
+	if err != nil {
+		return &Rejection{Reason: reasonOf(err, c.SubTopic)}
+	}
+	if !b && !p {
+		return &Rejection{Reason: "Unauthorized: You do not have permissions to read from this Channel topic: " + c.SubTopic}
+	}
+	c.perms = permissions{broadcastRead: b, presenceRead: p}
+	return nil
+}
+
+func reasonOf(err error, subTopic string) string {
+	var tr TopicReasoned
+	if errors.As(err, &tr) {
+		return tr.JoinReason(subTopic)
+	}
+	var r Reasoned
+	if errors.As(err, &r) {
+		return r.JoinReason()
+	}
+	return ReasonUnknown
+}
+
+func (c *Channel) authzRequest() AuthzRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return AuthzRequest{Topic: c.SubTopic, Claims: c.claims, Headers: c.conn.Headers()}
+}
+
+// prepareReplay runs checks 10-11 and fetches the messages to replay.
+func (c *Channel) prepareReplay() ([]*pubsub.Message, *Rejection) {
+	if c.cfg.Replay == nil {
+		return nil, nil
+	}
+	if !c.cfg.Private {
+		return nil, &Rejection{Reason: ReasonReplayPublic}
+	}
+	if !c.perms.broadcastRead {
+		return nil, &Rejection{Reason: "Unauthorized: You do not have permissions to read from this Channel topic: " + c.SubTopic}
+	}
+	if c.deps.Replayer == nil {
+		return nil, &Rejection{Reason: ReasonReplayFailed}
+	}
+	msgs, err := c.deps.Replayer.Replay(c.ctx, c.tenant, c.SubTopic, c.cfg.Replay)
+	if err != nil {
+		return nil, &Rejection{Reason: reasonOf(err, c.SubTopic)}
+	}
+	c.replayed = make(map[string]struct{}, len(msgs))
+	for _, m := range msgs {
+		c.replayed[m.MetaID] = struct{}{}
+	}
+	return msgs, nil
+}
+
+// start subscribes, replies ok, and performs the post-join pushes of spec 3.5.
+func (c *Channel) start(msg phoenix.Message, replay []*pubsub.Message) {
+	d := c.deps
+	d.Broker.Subscribe(c.Topic, c)
+	d.Broker.Subscribe(pubsub.OperationsTopic(c.tenant.ExternalID), c)
+	c.conn.Joined(c)
+	reply, subscribe := c.prepareChanges()
+	c.reply(msg.JoinRef, msg.Ref, "ok", reply)
+	d.Metrics.JoinResults.WithLabelValues("ok").Inc()
+	for _, m := range replay {
+		if f := m.Frame(c.conn.Version()); f.Data != nil {
+			c.conn.Send(c.replayFrame(m, f))
+		}
+	}
+	if subscribe != nil {
+		unsub := subscribe(c.ctx, c.tenant, c.claimsCopy(), (*changesSink)(c))
+		c.mu.Lock()
+		c.unsubChanges = unsub
+		stopped := c.stopped
+		c.mu.Unlock()
+		if stopped {
+			unsub()
+		}
+	}
+	if c.cfg.PresenceEnabled || c.tenant.PresenceEnabled {
+		if !c.cfg.Private || c.perms.presenceRead {
+			c.presenceOn.Store(true)
+			c.pushPresenceState()
+		}
+	}
+	c.scheduleTokenCheck()
+}
+
+// replayFrame gives text replays the channel's join_ref (spec 4.2); binary frames carry no refs.
+func (c *Channel) replayFrame(m *pubsub.Message, f pubsub.Frame) pubsub.Frame {
+	if f.Binary || m.User != nil && c.conn.Version() == phoenix.V2 {
+		return f
+	}
+	payload := m.Payload
+	if m.User != nil {
+		payload, _ = phoenix.UserBroadcastJSON(m.User)
+	}
+	return pubsub.Frame{Data: phoenix.EncodeText(c.conn.Version(), c.joinRef, nil, c.Wire, phoenix.EventBroadcast, payload)}
+}
+
+func (c *Channel) prepareChanges() (json.RawMessage, SubscribeFunc) {
+	if c.deps.Changes == nil {
+		return json.RawMessage(`{"postgres_changes":[]}`), nil
+	}
+	arr, subscribe := c.deps.Changes.Prepare(c.cfg.PostgresChanges)
+	if len(arr) == 0 {
+		arr = json.RawMessage("[]")
+	}
+	b := append([]byte(`{"postgres_changes":`), arr...)
+	return append(b, '}'), subscribe
+}
+
+func (c *Channel) claimsCopy() map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]any, len(c.claims))
+	for k, v := range c.claims {
+		out[k] = v
+	}
+	return out
+}
+
+// Tenant returns the tenant the channel belongs to.
+func (c *Channel) Tenant() *tenant.Tenant { return c.tenant }

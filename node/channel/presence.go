@@ -1,0 +1,123 @@
+package channel
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/realtimeops/realtime/node/limiter"
+	"github.com/realtimeops/realtime/node/phoenix"
+	"github.com/realtimeops/realtime/node/presence"
+	"github.com/realtimeops/realtime/node/pubsub"
+)
+
+type presencePayload struct {
+	Event   *string         `json:"event"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+var errorEmpty = json.RawMessage(`{}`)
+
+// handlePresence implements spec 5.2.
+func (c *Channel) handlePresence(msg phoenix.Message) {
+	var p presencePayload
+	if json.Unmarshal(msg.Payload, &p) != nil || p.Event == nil {
+		c.reply(msg.JoinRef, msg.Ref, "ok", nil)
+		return
+	}
+	limits := c.tenant.Limits.Defaulted()
+	c.mu.Lock()
+	allowed := c.presenceWindow.Allow(c.deps.now().UnixMilli(), limits.MaxClientPresenceEventsPerWindow, limits.ClientPresenceWindowMS)
+	c.mu.Unlock()
+	if !allowed {
+		c.deps.Log.Info("client presence rate limit", "code", "ClientPresenceRateLimitReached", "tenant", c.tenant.ExternalID)
+		c.Shutdown("Client presence rate limit exceeded")
+		return
+	}
+	switch strings.ToLower(*p.Event) {
+	case "track":
+		c.track(msg, p.Payload)
+	case "untrack":
+		c.deps.Presence.Untrack(c.Topic, presence.Owner(c.id))
+		c.mu.Lock()
+		c.lastTrack = nil
+		c.mu.Unlock()
+		c.reply(msg.JoinRef, msg.Ref, "ok", nil)
+	default:
+		c.deps.Log.Info("unknown presence event", "code", "UnknownPresenceEvent", "tenant", c.tenant.ExternalID)
+		c.reply(msg.JoinRef, msg.Ref, "error", errorEmpty)
+	}
+}
+
+func (c *Channel) track(msg phoenix.Message, meta json.RawMessage) {
+	if c.cfg.Private {
+		_, write, ok := c.writePermission()
+		if !ok || !write {
+			c.reply(msg.JoinRef, msg.Ref, "error", errorEmpty)
+			return
+		}
+	}
+	meta = bytes.TrimSpace(meta)
+	if len(meta) == 0 || string(meta) == "null" {
+		meta = json.RawMessage(`{}`)
+	}
+	if meta[0] != '{' {
+		c.reply(msg.JoinRef, msg.Ref, "error", phoenix.ErrorReason("Presence track payload must be a map"))
+		return
+	}
+	c.mu.Lock()
+	same := c.lastTrack != nil && bytes.Equal(c.lastTrack, meta)
+	c.mu.Unlock()
+	if same {
+		c.reply(msg.JoinRef, msg.Ref, "ok", nil)
+		return
+	}
+	t := c.tenant
+	if len(meta) > t.Limits.Defaulted().MaxPayloadBytes() {
+		c.Shutdown("Track message size exceeded")
+		return
+	}
+	rate := c.deps.Rates.Counter(t.ExternalID, limiter.PresenceEvents)
+	if rate.Average() > float64(t.Limits.Defaulted().MaxPresenceEventsPerSecond) {
+		c.Shutdown("Too many presence messages per second")
+		return
+	}
+	c.countPresence(1)
+	c.deps.Metrics.PayloadSize.WithLabelValues(t.ExternalID, "presence").Observe(float64(len(meta)))
+	c.presenceOn.Store(true)
+	if err := c.deps.Presence.Track(c.Topic, c.presKey, presence.Owner(c.id), meta); err != nil {
+		c.reply(msg.JoinRef, msg.Ref, "error", phoenix.ErrorReason("Presence track payload must be a map"))
+		return
+	}
+	c.mu.Lock()
+	c.lastTrack = append(json.RawMessage(nil), meta...)
+	c.mu.Unlock()
+	c.reply(msg.JoinRef, msg.Ref, "ok", nil)
+}
+
+func (c *Channel) pushPresenceState() {
+	state := c.deps.Presence.List(c.Topic)
+	b, err := json.Marshal(state)
+	if err != nil {
+		c.deps.Log.Error("encode presence_state", "err", err)
+		return
+	}
+	c.countPresence(1)
+	c.push(phoenix.EventPresenceState, b)
+}
+
+// PresenceRelay turns tracker diffs into presence_diff fan-out on this node.
+func PresenceRelay(broker *pubsub.Broker, log interface{ Error(string, ...any) }) func(presence.Diff) {
+	return func(d presence.Diff) {
+		payload, err := presence.MarshalDiff(d)
+		if err != nil {
+			log.Error("encode presence_diff", "err", err)
+			return
+		}
+		sub := d.Topic
+		if i := strings.IndexByte(sub, ':'); i >= 0 {
+			sub = sub[i+1:]
+		}
+		broker.PublishLocal(&pubsub.Message{Topic: d.Topic, WireTopic: "realtime:" + sub, Event: phoenix.EventPresenceDiff, Payload: payload})
+	}
+}

@@ -1,0 +1,51 @@
+package channel
+
+import "sync"
+
+// Users counts, per tenant, the sockets with at least one joined channel (the concurrent-users
+// limit). Remote is added by the cluster layer with the other nodes' counts.
+type Users struct {
+	mu     sync.Mutex
+	local  map[string]int
+	Remote func(tenant string) int
+}
+
+// NewUsers returns an empty counter.
+func NewUsers() *Users { return &Users{local: map[string]int{}} }
+
+// Add changes the local count of tenant by delta.
+func (u *Users) Add(tenant string, delta int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.local[tenant] += delta
+	if u.local[tenant] <= 0 {
+		delete(u.local, tenant)
+	}
+}
+
+// Local is this node's count for tenant.
+func (u *Users) Local(tenant string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.local[tenant]
+}
+
+// Total is the cluster-wide count for tenant.
+func (u *Users) Total(tenant string) int {
+	n := u.Local(tenant)
+	if u.Remote != nil {
+		n += u.Remote(tenant)
+	}
+	return n
+}
+
+// Snapshot copies the local counts (for gossip and metrics).
+func (u *Users) Snapshot() map[string]int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make(map[string]int, len(u.local))
+	for k, v := range u.local {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/realtimeops/realtime/node/auth"
+	"github.com/realtimeops/realtime/node/channel"
+	"github.com/realtimeops/realtime/node/limiter"
+	"github.com/realtimeops/realtime/node/presence"
+	"github.com/realtimeops/realtime/node/pubsub"
+	"github.com/realtimeops/realtime/node/socket"
+	"github.com/realtimeops/realtime/node/tenant"
+)
+
+const testSecret = "test-secret-for-the-server-package-0123456789"
+
+const tenantsYAML = `apiVersion: v1
+kind: Secret
+metadata: {name: jwt}
+stringData: {secret: %s}
+---
+apiVersion: realtime.realtimeops.io/v1alpha1
+kind: Tenant
+metadata: {name: dev}
+spec:
+  jwt: {secretRef: {name: jwt, key: secret}}
+  limits: {maxChannelsPerClient: 3, maxPayloadSizeInKb: 1}
+`
+
+type harness struct {
+	t      *testing.T
+	url    string
+	srv    *Server
+	deps   *channel.Deps
+	secret []byte
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tenants.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(tenantsYAML, testSecret)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tenants, err := tenant.NewFileSource(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	broker := pubsub.NewBroker()
+	deps := &channel.Deps{
+		Tenants: tenants, Broker: broker, Rates: limiter.NewTenants(func(string) (int, int, int) { return 100, 100, 1000 }),
+		Users: channel.NewUsers(), Metrics: channel.NewMetrics(reg), Log: log, ErrorBackoff: 10 * time.Millisecond,
+		Presence: presence.NewLocal(presence.ReplicaID{Node: "test", Epoch: 1}, channel.PresenceRelay(broker, log)),
+	}
+	srv := New(deps, Options{DefaultTenant: "dev", ConnectBackoff: 10 * time.Millisecond, Gatherer: reg, Log: log,
+		Socket: socket.Options{MaxFrameBytes: 5_000_000, IdleTimeout: time.Minute, QueueFrames: 1024, QueueBytes: 8 << 20,
+			WriteTimeout: 5 * time.Second, ErrorBackoff: 10 * time.Millisecond, Metrics: socket.NewMetrics(reg), Log: log}})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return &harness{t: t, url: ts.URL, srv: srv, deps: deps, secret: []byte(testSecret)}
+}
+
+func (h *harness) token(claims map[string]any) string {
+	h.t.Helper()
+	if claims == nil {
+		claims = map[string]any{"role": "anon", "exp": time.Now().Add(time.Hour).Unix()}
+	}
+	tok, err := auth.SignHS256(h.secret, claims)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+type client struct {
+	t  *testing.T
+	ws *websocket.Conn
+}
+
+func (h *harness) dial(vsn string) *client {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u := strings.Replace(h.url, "http", "ws", 1) + "/socket/websocket?vsn=" + vsn + "&apikey=" + h.token(nil)
+	ws, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		h.t.Fatalf("dial: %v", err)
+	}
+	ws.SetReadLimit(10 << 20)
+	h.t.Cleanup(func() { ws.CloseNow() })
+	return &client{t: h.t, ws: ws}
+}
+
+func (c *client) send(frame string) {
+	c.t.Helper()
+	if err := c.ws.Write(context.Background(), websocket.MessageText, []byte(frame)); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+func (c *client) sendBinary(frame []byte) {
+	c.t.Helper()
+	if err := c.ws.Write(context.Background(), websocket.MessageBinary, frame); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// next returns the next frame (text, or binary as raw bytes).
+func (c *client) next() (string, bool) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	typ, data, err := c.ws.Read(ctx)
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	return string(data), typ == websocket.MessageBinary
+}
+
+// expect reads frames until one contains every substring, failing after 5 s.
+func (c *client) expect(subs ...string) string {
+	c.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		f, _ := c.next()
+		if containsAll(f, subs) {
+			return f
+		}
+	}
+	c.t.Fatalf("no frame with %q", subs)
+	return ""
+}
+
+// expectAll reads frames until, for every group, one frame contained all of its substrings.
+func (c *client) expectAll(groups ...[]string) {
+	c.t.Helper()
+	seen := make([]bool, len(groups))
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		f, _ := c.next()
+		done := true
+		for i, g := range groups {
+			seen[i] = seen[i] || containsAll(f, g)
+			done = done && seen[i]
+		}
+		if done {
+			return
+		}
+	}
+	c.t.Fatalf("frames not all seen: %v (seen %v)", groups, seen)
+}
+
+// expectNone asserts that no frame containing sub arrives within d.
+func (c *client) expectNone(sub string, d time.Duration) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for {
+		_, data, err := c.ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		if strings.Contains(string(data), sub) {
+			c.t.Fatalf("unexpected frame %s", data)
+		}
+	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,122 @@
+// Package server is the node's HTTP surface: WebSocket upgrade with the connect-time checks of spec
+// 1.5, REST broadcast (4.3, 4.4), health, readiness, status and Prometheus metrics.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/realtimeops/realtime/node/channel"
+	"github.com/realtimeops/realtime/node/socket"
+	"github.com/realtimeops/realtime/node/tenant"
+)
+
+// Options configure a Server.
+type Options struct {
+	// DefaultTenant serves requests whose Host does not name a known tenant (single-tenant setups).
+	DefaultTenant string
+	// ConnectBackoff delays every rejected upgrade (CONNECT_ERROR_BACKOFF_MS).
+	ConnectBackoff time.Duration
+	// DrainWindow spreads the 1012 closes of a shutdown over this long so reconnects don't stampede.
+	DrainWindow time.Duration
+	Socket      socket.Options
+	Gatherer    prometheus.Gatherer
+	Log         *slog.Logger
+	// Status adds sections to GET /status (e.g. replication slot lag).
+	Status func() map[string]any
+}
+
+// Server serves one node.
+type Server struct {
+	opts     Options
+	deps     *channel.Deps
+	tenants  tenant.Registry
+	keys     *keyCache
+	hub      *hub
+	draining atomic.Bool
+	log      *slog.Logger
+	mux      *http.ServeMux
+}
+
+// New builds the server. deps.ShuttingDown is wired to the server's drain state.
+func New(deps *channel.Deps, opts Options) *Server {
+	s := &Server{opts: opts, deps: deps, tenants: deps.Tenants, keys: newKeyCache(), hub: newHub(), log: opts.Log}
+	deps.ShuttingDown = s.draining.Load
+	s.mux = s.routes()
+	deps.Tenants.Subscribe(s.onTenantEvent)
+	return s
+}
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, prefix := range []string{"", "/realtime/v1"} {
+		mux.HandleFunc("GET "+prefix+"/socket/websocket", s.handleSocket)
+		mux.HandleFunc("GET "+prefix+"/websocket", s.handleSocket)
+		mux.HandleFunc("POST "+prefix+"/api/broadcast", s.cors(s.handleBatchBroadcast))
+		mux.HandleFunc("POST "+prefix+"/api/broadcast/{topic}/events/{event}", s.cors(s.handleSingleBroadcast))
+		mux.HandleFunc("OPTIONS "+prefix+"/api/", s.cors(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+		mux.HandleFunc("GET "+prefix+"/api/ping", s.handlePing)
+	}
+	mux.HandleFunc("GET /healthcheck", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.HandleFunc("GET /status", s.handleStatus)
+	gatherer := s.opts.Gatherer
+	if gatherer == nil {
+		gatherer = prometheus.DefaultGatherer
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// Handler returns the HTTP handler of the node.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Serve serves on l until ctx ends, then drains: readiness flips first, new joins are refused,
+// sockets get close code 1012 spread over the drain window, and the listener stops.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	s.hub.drain(s.opts.DrainWindow)
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	if s.draining.Load() {
+		http.Error(w, "draining", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok"))
+}
+
+// resolveTenant finds the tenant from the first label of Host (spec 1.3), falling back to the
+// default tenant when the host names none.
+func (s *Server) resolveTenant(r *http.Request) (*tenant.Tenant, bool) {
+	if t, ok := s.tenants.Get(tenant.ExternalIDFromHost(r.Host)); ok {
+		return t, true
+	}
+	if s.opts.DefaultTenant != "" {
+		return s.tenants.Get(s.opts.DefaultTenant)
+	}
+	return nil, false
+}

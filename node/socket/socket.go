@@ -1,0 +1,229 @@
+// Package socket runs one WebSocket connection: the read loop, routing of decoded frames to
+// channels, heartbeats, the bounded outbound queue with slow-consumer disconnect, and cleanup.
+package socket
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/realtimeops/realtime/node/auth"
+	"github.com/realtimeops/realtime/node/channel"
+	"github.com/realtimeops/realtime/node/phoenix"
+	"github.com/realtimeops/realtime/node/pubsub"
+	"github.com/realtimeops/realtime/node/tenant"
+)
+
+// Options are the per-node socket settings.
+type Options struct {
+	MaxFrameBytes int64         // incoming frame limit (5,000,000)
+	IdleTimeout   time.Duration // close after this long without a client frame (60 s)
+	QueueFrames   int           // outbound queue bound in frames
+	QueueBytes    int           // outbound queue bound in bytes
+	WriteTimeout  time.Duration // a network write slower than this disconnects the client
+	ErrorBackoff  time.Duration // delay before a join error reply
+	Metrics       *Metrics
+	Log           *slog.Logger
+}
+
+// Socket is one client connection.
+type Socket struct {
+	id      uint64
+	opts    *Options
+	deps    *channel.Deps
+	ws      *websocket.Conn
+	bw      *batchWriter
+	vsn     phoenix.Version
+	tenant  *tenant.Tenant
+	keys    *auth.KeySet
+	token   string
+	headers map[string]string
+	log     *slog.Logger
+	idle    *time.Timer
+
+	mu       sync.Mutex
+	channels map[string]*channel.Channel
+	joined   int
+	counted  bool
+
+	q outQueue
+}
+
+var socketIDs atomic.Uint64
+
+// Params are what the HTTP layer established before the upgrade.
+type Params struct {
+	Version phoenix.Version
+	Tenant  *tenant.Tenant
+	KeySet  *auth.KeySet
+	Token   string
+	Headers map[string]string
+}
+
+// Accept upgrades the request and returns the socket, ready to Serve.
+func Accept(w http.ResponseWriter, r *http.Request, p Params, deps *channel.Deps, opts *Options) (*Socket, error) {
+	bw := &batchWriter{timeout: opts.WriteTimeout}
+	ws, err := websocket.Accept(hijacker{ResponseWriter: w, bw: bw}, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // check_origin is off upstream: any web origin may connect
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(opts.MaxFrameBytes)
+	s := &Socket{
+		id: socketIDs.Add(1), opts: opts, deps: deps, ws: ws, bw: bw, vsn: p.Version, tenant: p.Tenant,
+		keys: p.KeySet, token: p.Token, headers: p.Headers, channels: map[string]*channel.Channel{},
+		log: opts.Log.With("tenant", p.Tenant.ExternalID, "socket", socketIDs.Load()),
+	}
+	s.q.s = s
+	return s, nil
+}
+
+// Serve runs the read loop until the connection ends or ctx is cancelled.
+func (s *Socket) Serve(ctx context.Context) {
+	m := s.opts.Metrics
+	m.Connected.Inc()
+	defer m.Connected.Dec()
+	s.idle = time.AfterFunc(s.opts.IdleTimeout, func() { s.Close(websocket.StatusNormalClosure, "idle timeout") })
+	defer s.idle.Stop()
+	stop := context.AfterFunc(ctx, func() { s.Close(websocket.StatusServiceRestart, "server shutting down") })
+	defer stop()
+	for {
+		typ, data, err := s.ws.Read(context.Background())
+		if err != nil {
+			s.logReadError(err)
+			break
+		}
+		s.idle.Reset(s.opts.IdleTimeout)
+		m.InputBytes.Add(float64(len(data)))
+		s.handleFrame(typ, data)
+	}
+	s.cleanup()
+}
+
+func (s *Socket) logReadError(err error) {
+	switch {
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		s.log.Info("frame too large, closing", "code", "MalformedWebSocketMessage")
+	case websocket.CloseStatus(err) != -1:
+	default:
+		s.log.Debug("socket read ended", "err", err)
+	}
+}
+
+func (s *Socket) handleFrame(typ websocket.MessageType, data []byte) {
+	var msg phoenix.Message
+	var err error
+	switch {
+	case typ == websocket.MessageBinary && s.vsn == phoenix.V2:
+		msg, err = phoenix.DecodeBinary(data)
+	case typ == websocket.MessageBinary:
+		err = phoenix.ErrUnknownKind
+	default:
+		msg, err = phoenix.DecodeText(s.vsn, data)
+	}
+	if err != nil {
+		// Malformed frames are logged and dropped; the connection stays open (spec 1.7).
+		s.opts.Metrics.Malformed.Inc()
+		s.log.Info("malformed websocket message", "code", "MalformedWebSocketMessage", "err", err)
+		return
+	}
+	s.route(msg)
+}
+
+// route dispatches a decoded message (spec 2.6).
+func (s *Socket) route(msg phoenix.Message) {
+	if msg.Topic == phoenix.TopicPhoenix && msg.Event == phoenix.EventHeartbeat {
+		s.replyTo(msg, nil, "ok", nil)
+		return
+	}
+	switch msg.Event {
+	case phoenix.EventJoin:
+		s.join(msg)
+	case phoenix.EventLeave:
+		ch := s.channel(msg.Topic)
+		s.replyTo(msg, msg.JoinRef, "ok", nil)
+		if ch != nil {
+			ch.Stop()
+		}
+	default:
+		if ch := s.channel(msg.Topic); ch != nil {
+			ch.HandleIn(msg)
+			return
+		}
+		s.replyTo(msg, nil, "error", phoenix.ErrorReason("unmatched topic"))
+	}
+}
+
+func (s *Socket) join(msg phoenix.Message) {
+	sub, ok := strings.CutPrefix(msg.Topic, "realtime:")
+	if !ok {
+		s.replyTo(msg, nil, "error", phoenix.ErrorReason("unmatched topic"))
+		return
+	}
+	old := s.channel(msg.Topic)
+	if old != nil {
+		old.Stop() // phx_close for the old join_ref, then the new join (spec 2.6)
+	}
+	if _, rej := channel.Join(s.deps, s, msg, sub, false); rej != nil {
+		s.deps.Metrics.JoinResults.WithLabelValues("error").Inc()
+		time.Sleep(s.opts.ErrorBackoff)
+		s.replyTo(msg, msg.JoinRef, "error", phoenix.ErrorReason(rej.Reason))
+		if rej.CloseCode != 0 {
+			s.Close(rej.CloseCode, rej.Reason)
+		}
+	}
+}
+
+func (s *Socket) replyTo(msg phoenix.Message, joinRef []byte, status string, response []byte) {
+	s.Send(pubsub.Frame{Data: phoenix.EncodeReply(s.vsn, joinRef, msg.Ref, msg.Topic, status, response)})
+}
+
+func (s *Socket) channel(topic string) *channel.Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.channels[topic]
+}
+
+// cleanup ends every channel (presence leaves, unsubscribe) once the connection is gone.
+func (s *Socket) cleanup() {
+	s.q.close()
+	s.mu.Lock()
+	chans := make([]*channel.Channel, 0, len(s.channels))
+	for _, ch := range s.channels {
+		chans = append(chans, ch)
+	}
+	s.mu.Unlock()
+	for _, ch := range chans {
+		ch.Drop()
+	}
+	s.ws.CloseNow()
+}
+
+// Close closes the connection with code; the read loop then cleans up.
+func (s *Socket) Close(code websocket.StatusCode, reason string) {
+	go func() {
+		// Let queued frames (error replies, system messages) reach the client first.
+		s.q.waitDrained(time.Second)
+		_ = s.ws.Close(code, reason)
+	}()
+}
+
+// Channels returns the live channels (for tenant-wide notices).
+func (s *Socket) Channels() []*channel.Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*channel.Channel, 0, len(s.channels))
+	for _, ch := range s.channels {
+		out = append(out, ch)
+	}
+	return out
+}
