@@ -9,14 +9,14 @@ import (
 // Config is the parsed join payload (spec 3.2). Invalid fields never fail the join: they are
 // reported in Problems (logged as InvalidJoinPayload) and take their defaults.
 type Config struct {
-	AccessToken     *string
-	UserToken       *string
-	Private         bool
-	Self            bool
-	Ack             bool
+	AccessToken      *string
+	UserToken        *string
+	Private          bool
+	Self             bool
+	Ack              bool
 	ReplicationReady bool
-	PresenceEnabled bool
-	PresenceKey     string // "" = generate
+	PresenceEnabled  bool
+	PresenceKey      string // "" = generate
 	// Replay and PostgresChanges are the raw values, read later as the spec describes.
 	Replay          json.RawMessage
 	PostgresChanges json.RawMessage
