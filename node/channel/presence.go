@@ -97,7 +97,7 @@ func (c *Channel) track(msg phoenix.Message, meta json.RawMessage) {
 
 func (c *Channel) pushPresenceState() {
 	state := c.deps.Presence.List(c.Topic)
-	b, err := json.Marshal(state)
+	b, err := state.MarshalJSON()
 	if err != nil {
 		c.deps.Log.Error("encode presence_state", "err", err)
 		return
