@@ -41,11 +41,13 @@ spec:
 `
 
 type harness struct {
-	t      *testing.T
-	url    string
-	srv    *Server
-	deps   *channel.Deps
-	secret []byte
+	t           *testing.T
+	tenants     *tenant.FileSource
+	tenantsPath string
+	url         string
+	srv         *Server
+	deps        *channel.Deps
+	secret      []byte
 }
 
 func newHarness(t *testing.T) *harness {
@@ -72,7 +74,7 @@ func newHarness(t *testing.T) *harness {
 			WriteTimeout: 5 * time.Second, ErrorBackoff: 10 * time.Millisecond, Metrics: socket.NewMetrics(reg), Log: log}})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &harness{t: t, url: ts.URL, srv: srv, deps: deps, secret: []byte(testSecret)}
+	return &harness{t: t, tenants: tenants, tenantsPath: path, url: ts.URL, srv: srv, deps: deps, secret: []byte(testSecret)}
 }
 
 func (h *harness) token(claims map[string]any) string {
@@ -88,11 +90,22 @@ func (h *harness) token(claims map[string]any) string {
 }
 
 type client struct {
-	t  *testing.T
-	ws *websocket.Conn
+	t      *testing.T
+	ws     *websocket.Conn
+	frames chan frame
+	// closed receives the read error that ended the connection.
+	closed chan error
 }
 
-func (h *harness) dial(vsn string) *client {
+type frame struct {
+	data   string
+	binary bool
+}
+
+func (h *harness) dial(vsn string) *client { return h.dialOpt(vsn, true) }
+
+// dialOpt dials; with read false nothing reads the connection (a consumer that never keeps up).
+func (h *harness) dialOpt(vsn string, read bool) *client {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -103,7 +116,24 @@ func (h *harness) dial(vsn string) *client {
 	}
 	ws.SetReadLimit(10 << 20)
 	h.t.Cleanup(func() { ws.CloseNow() })
-	return &client{t: h.t, ws: ws}
+	c := &client{t: h.t, ws: ws, frames: make(chan frame, 1<<16), closed: make(chan error, 1)}
+	if !read {
+		return c
+	}
+	// Reading with a cancelled context closes a coder/websocket connection, so one goroutine reads
+	// for the test's lifetime and the assertions wait on the channel.
+	go func() {
+		for {
+			typ, data, err := ws.Read(context.Background())
+			if err != nil {
+				c.closed <- err
+				close(c.frames)
+				return
+			}
+			c.frames <- frame{string(data), typ == websocket.MessageBinary}
+		}
+	}()
+	return c
 }
 
 func (c *client) send(frame string) {
@@ -123,13 +153,32 @@ func (c *client) sendBinary(frame []byte) {
 // next returns the next frame (text, or binary as raw bytes).
 func (c *client) next() (string, bool) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	typ, data, err := c.ws.Read(ctx)
-	if err != nil {
-		c.t.Fatalf("read: %v", err)
+	select {
+	case f, ok := <-c.frames:
+		if !ok {
+			c.t.Fatal("connection closed")
+		}
+		return f.data, f.binary
+	case <-time.After(5 * time.Second):
+		c.t.Fatal("no frame within 5s")
 	}
-	return string(data), typ == websocket.MessageBinary
+	return "", false
+}
+
+// waitClosed waits for the server to close the connection and returns the read error.
+func (c *client) waitClosed(d time.Duration) error {
+	c.t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case _, ok := <-c.frames:
+			if !ok {
+				return <-c.closed
+			}
+		case <-deadline:
+			c.t.Fatal("connection still open")
+		}
+	}
 }
 
 // expect reads frames until one contains every substring, failing after 5 s.
@@ -168,15 +217,18 @@ func (c *client) expectAll(groups ...[]string) {
 // expectNone asserts that no frame containing sub arrives within d.
 func (c *client) expectNone(sub string, d time.Duration) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
+	deadline := time.After(d)
 	for {
-		_, data, err := c.ws.Read(ctx)
-		if err != nil {
+		select {
+		case f, ok := <-c.frames:
+			if !ok {
+				return
+			}
+			if strings.Contains(f.data, sub) {
+				c.t.Fatalf("unexpected frame %s", f.data)
+			}
+		case <-deadline:
 			return
-		}
-		if strings.Contains(string(data), sub) {
-			c.t.Fatalf("unexpected frame %s", data)
 		}
 	}
 }
