@@ -1,0 +1,87 @@
+package v1alpha1
+
+// ConditionType is the type of a condition of a RealtimeCluster or Tenant.
+type ConditionType string
+
+// ConditionReason is the machine-readable reason of a condition (UpperCamelCase).
+type ConditionReason string
+
+// Condition types of RealtimeCluster.
+const (
+	// ClusterReady is True when every region has all its desired node pods ready.
+	ClusterReady ConditionType = "Ready"
+	// ClusterProgressing is True while a region's StatefulSet is rolling out or scaling.
+	ClusterProgressing ConditionType = "Progressing"
+	// ClusterDegraded is True when a settled region has fewer ready pods than desired.
+	ClusterDegraded ConditionType = "Degraded"
+)
+
+// Reasons of RealtimeCluster conditions.
+const (
+	ReasonAllNodesReady      ConditionReason = "AllNodesReady"
+	ReasonNodesNotReady      ConditionReason = "NodesNotReady"
+	ReasonRollingOut         ConditionReason = "RollingOut"
+	ReasonRolledOut          ConditionReason = "RolledOut"
+	ReasonRegionUnavailable  ConditionReason = "RegionUnavailable"
+	ReasonNodesUnavailable   ConditionReason = "NodesUnavailable"
+	ReasonAsExpected         ConditionReason = "AsExpected"
+	ReasonReconcileFailed    ConditionReason = "ReconcileFailed"
+	ReasonClusterSecretError ConditionReason = "ClusterSecretMissing"
+)
+
+// Condition types of Tenant.
+const (
+	// TenantReady is True when the tenant's Secrets resolve, it is not suspended and, when it
+	// has a database, its WAL work is assigned.
+	TenantReady ConditionType = "Ready"
+	// TenantAssigned is True when a ready node owns the tenant's WAL work; its reason says
+	// how the node was chosen (a fallback reason means not in the database's region).
+	TenantAssigned ConditionType = "Assigned"
+	// TenantSecretsResolved is True when every referenced Secret and key exists.
+	TenantSecretsResolved ConditionType = "SecretsResolved"
+)
+
+// Reasons of Tenant conditions. The Assigned reasons mirror placement.Reason.
+const (
+	ReasonSameRegion        ConditionReason = "SameRegion"
+	ReasonMappedRegion      ConditionReason = "MappedRegion"
+	ReasonLowestRTT         ConditionReason = "LowestRTT"
+	ReasonAnyRegion         ConditionReason = "FallbackAnyRegion"
+	ReasonNoReadyNode       ConditionReason = "NoReadyNode"
+	ReasonClusterNotFound   ConditionReason = "ClusterNotFound"
+	ReasonNoDatabase        ConditionReason = "NoDatabase"
+	ReasonSuspended         ConditionReason = "Suspended"
+	ReasonResolved          ConditionReason = "Resolved"
+	ReasonSecretMissing     ConditionReason = "SecretMissing"
+	ReasonSecretKeyMissing  ConditionReason = "SecretKeyMissing"
+	ReasonTenantReady       ConditionReason = "TenantReady"
+	ReasonNotAssigned       ConditionReason = "NotAssigned"
+	ReasonSecretsUnresolved ConditionReason = "SecretsUnresolved"
+)
+
+// Reasons of a move of a tenant's WAL work (MoveRecord.Reason).
+const (
+	MoveInitial             = "Initial"
+	MoveOwnerDeleted        = "OwnerDeleted"
+	MoveOwnerNotReady       = "OwnerNotReady"
+	MoveOwnerDraining       = "OwnerDraining"
+	MoveNodeUnschedulable   = "NodeUnschedulable"
+	MoveLeaseExpired        = "LeaseExpired"
+	MoveHomeRegionAvailable = "HomeRegionAvailable"
+	MoveOwnerGone           = "OwnerGone"
+)
+
+// Annotations and labels shared by the operator and the nodes.
+const (
+	// DrainingAnnotation on a node pod ("true") makes placement treat the pod as not ready, so
+	// its tenants move before the pod stops: the hook for planned moves (rollouts, drains).
+	DrainingAnnotation = "realtime.realtimeops.io/draining"
+	// ClusterLabel on node pods names their RealtimeCluster.
+	ClusterLabel = "realtime.realtimeops.io/cluster"
+	// RegionLabel on node pods names their region.
+	RegionLabel = "realtime.realtimeops.io/region"
+	// TenantFinalizer drops the tenant's replication slot before the Tenant goes away.
+	TenantFinalizer = "realtime.realtimeops.io/replication-slot"
+	// LeasePrefix + Tenant name is the name of the tenant's fencing Lease.
+	LeasePrefix = "tenant-"
+)

@@ -1,0 +1,293 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RealtimeClusterSpec declares a fleet of realtime nodes spread over regions.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.regionMapping) || self.regionMapping.all(k, self.regions.exists(r, r.name == self.regionMapping[k]))",message="every regionMapping value must be the name of a region in spec.regions"
+type RealtimeClusterSpec struct {
+	// Image of the realtime node container.
+	// +kubebuilder:validation:MinLength=1
+	Image string `json:"image"`
+
+	// ImagePullPolicy of the node container.
+	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
+	// +kubebuilder:default=IfNotPresent
+	// +optional
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+
+	// ImagePullSecrets used to pull the node image.
+	// +optional
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
+	// Regions where nodes run. Each region gets its own StatefulSet pinned to that region.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(r, self.exists_one(x, x.name == r.name))",message="region names must be unique"
+	Regions []RegionSpec `json:"regions"`
+
+	// RegionMapping maps a tenant database region (e.g. "eu-central-1") to the name of a node
+	// region of this cluster (e.g. "eu-west"). A tenant whose database region is neither a node
+	// region nor a key here is placed on the node region with the lowest measured round-trip time,
+	// else on any ready node.
+	// +kubebuilder:validation:MaxProperties=256
+	// +optional
+	RegionMapping map[string]string `json:"regionMapping,omitempty"`
+
+	// Discovery says how nodes find each other.
+	// +kubebuilder:default={mode: dns}
+	// +optional
+	Discovery DiscoverySpec `json:"discovery,omitempty"`
+
+	// Service exposes the nodes to clients (WebSocket and REST).
+	// +kubebuilder:default={}
+	// +optional
+	Service ServiceSpec `json:"service,omitempty"`
+
+	// TLS serves the node port with the certificate of a kubernetes.io/tls Secret.
+	// +optional
+	TLS *TLSSpec `json:"tls,omitempty"`
+
+	// LogLevel of the nodes.
+	// +kubebuilder:validation:Enum=debug;info;warn;error
+	// +kubebuilder:default=info
+	// +optional
+	LogLevel string `json:"logLevel,omitempty"`
+
+	// Metrics of the nodes (Prometheus text format).
+	// +kubebuilder:default={}
+	// +optional
+	Metrics MetricsSpec `json:"metrics,omitempty"`
+
+	// PodTemplate adds metadata and scheduling settings to every node pod.
+	// +optional
+	PodTemplate PodTemplateOverrides `json:"podTemplate,omitempty"`
+
+	// ClusterSecretRef is the shared secret nodes use to authenticate inter-node links.
+	// +optional
+	ClusterSecretRef *SecretKeySelector `json:"clusterSecretRef,omitempty"`
+}
+
+// RegionSpec is one region of nodes.
+//
+// +kubebuilder:validation:XValidation:rule="self.replicas >= 2",message="each region needs at least 2 replicas so that a tenant can fail over inside its region"
+type RegionSpec struct {
+	// Name of the region; it is the value of the topology label of the Kubernetes nodes of the
+	// region unless NodeSelector is given, and part of the StatefulSet name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// Replicas is the number of nodes in the region (at least 2).
+	// +kubebuilder:validation:Maximum=1000
+	Replicas int32 `json:"replicas"`
+
+	// NodeSelector pins the region's pods to Kubernetes nodes. When empty, pods are pinned with
+	// a required node affinity TopologyLabel=Name.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// TopologyLabel is the Kubernetes node label holding the region.
+	// +kubebuilder:default="topology.kubernetes.io/region"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	TopologyLabel string `json:"topologyLabel,omitempty"`
+
+	// Resources of the node container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// ZoneSpread spreads the region's pods over zones (topology.kubernetes.io/zone).
+	// +kubebuilder:default=true
+	// +optional
+	ZoneSpread *bool `json:"zoneSpread,omitempty"`
+}
+
+// DiscoveryMode is how nodes find each other.
+// +kubebuilder:validation:Enum=dns;postgres
+type DiscoveryMode string
+
+const (
+	// DiscoveryDNS polls the headless Service's DNS records.
+	DiscoveryDNS DiscoveryMode = "dns"
+	// DiscoveryPostgres uses LISTEN/NOTIFY heartbeats in a control database (spec 8.1).
+	DiscoveryPostgres DiscoveryMode = "postgres"
+)
+
+// DiscoverySpec configures node discovery.
+//
+// +kubebuilder:validation:XValidation:rule="self.mode != 'postgres' || has(self.postgres)",message="discovery.postgres.secretRef is required when discovery.mode is postgres"
+type DiscoverySpec struct {
+	// Mode of discovery; immutable because nodes of both modes would not see each other.
+	// +kubebuilder:default=dns
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="discovery.mode is immutable"
+	// +optional
+	Mode DiscoveryMode `json:"mode,omitempty"`
+
+	// Postgres is the control database used by mode postgres.
+	// +optional
+	Postgres *PostgresDiscoverySpec `json:"postgres,omitempty"`
+}
+
+// PostgresDiscoverySpec references the control database.
+type PostgresDiscoverySpec struct {
+	// SecretRef selects the key of a Secret holding a libpq connection string or URL.
+	SecretRef SecretKeySelector `json:"secretRef"`
+}
+
+// ServiceSpec configures the client Service.
+type ServiceSpec struct {
+	// Type of the client Service.
+	// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer
+	// +kubebuilder:default=ClusterIP
+	// +optional
+	Type corev1.ServiceType `json:"type,omitempty"`
+
+	// Port of the client Service (the pods always listen on 4000).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +kubebuilder:default=4000
+	// +optional
+	Port int32 `json:"port,omitempty"`
+
+	// Annotations of the client Service (load balancer settings).
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// TLSSpec references the serving certificate.
+type TLSSpec struct {
+	// SecretRef names a kubernetes.io/tls Secret (tls.crt, tls.key).
+	SecretRef LocalObjectReference `json:"secretRef"`
+}
+
+// MetricsSpec configures metrics.
+type MetricsSpec struct {
+	// Enabled serves /metrics on the node port and adds prometheus.io scrape annotations.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// PodTemplateOverrides are merged into every node pod.
+type PodTemplateOverrides struct {
+	// Labels added to the pods (the operator's own labels win).
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// Annotations added to the pods.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Tolerations of the pods.
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// PriorityClassName of the pods.
+	// +optional
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+	// Env adds environment variables to the node container (after the operator's own).
+	// +optional
+	Env []corev1.EnvVar `json:"env,omitempty"`
+	// TerminationGracePeriodSeconds bounds the drain window of a stopping node.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+}
+
+// RealtimeClusterStatus is the observed state of the cluster.
+type RealtimeClusterStatus struct {
+	// ObservedGeneration is the generation of the spec this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Progressing, Degraded.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Phase summarises the conditions for kubectl: Ready, Progressing or Degraded.
+	// +optional
+	Phase string `json:"phase,omitempty"`
+
+	// Nodes is "ready/desired" over all regions, for kubectl.
+	// +optional
+	Nodes string `json:"nodes,omitempty"`
+
+	// ReadyReplicas counts the ready node pods of all regions.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// Replicas is the desired number of node pods of all regions.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// Regions holds per-region counts, in spec order.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Regions []RegionStatus `json:"regions,omitempty"`
+
+	// ReadyNodes lists the ready node pods, sorted by region then name.
+	// +optional
+	ReadyNodes []NodeStatus `json:"readyNodes,omitempty"`
+}
+
+// RegionStatus counts the pods of one region.
+type RegionStatus struct {
+	// Name of the region.
+	Name string `json:"name"`
+	// StatefulSet running the region's pods.
+	// +optional
+	StatefulSet string `json:"statefulSet,omitempty"`
+	// Desired number of pods.
+	Desired int32 `json:"desired"`
+	// Ready number of pods.
+	Ready int32 `json:"ready"`
+}
+
+// NodeStatus is one ready node pod.
+type NodeStatus struct {
+	// Name of the pod.
+	Name string `json:"name"`
+	// Region of the pod.
+	Region string `json:"region"`
+	// PodIP of the pod.
+	// +optional
+	PodIP string `json:"podIP,omitempty"`
+}
+
+// RealtimeCluster is a fleet of realtime nodes spread over regions.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rtc;rtcluster,categories=realtime
+// +kubebuilder:printcolumn:name="Regions",type=string,JSONPath=`.spec.regions[*].name`
+// +kubebuilder:printcolumn:name="Nodes",type=string,JSONPath=`.status.nodes`,description="ready/desired node pods"
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.spec.regions.all(r, size(self.metadata.name) + size(r.name) <= 50)",message="cluster name plus region name must be at most 50 characters (they name the region's StatefulSet)"
+type RealtimeCluster struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   RealtimeClusterSpec   `json:"spec"`
+	Status RealtimeClusterStatus `json:"status,omitempty"`
+}
+
+// RealtimeClusterList is a list of RealtimeCluster.
+//
+// +kubebuilder:object:root=true
+type RealtimeClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []RealtimeCluster `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&RealtimeCluster{}, &RealtimeClusterList{})
+}

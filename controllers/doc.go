@@ -1,0 +1,42 @@
+// Package controllers holds the RealtimeCluster and Tenant reconcilers of the realtime operator.
+//
+// # RealtimeCluster
+//
+// One StatefulSet and one PodDisruptionBudget per region, a headless Service for node discovery,
+// a client Service, and the ServiceAccount/Role/RoleBinding of the node pods, all owned by the
+// RealtimeCluster and applied with server-side apply. Status counts ready pods per region from
+// the pods themselves.
+//
+// # Tenant placement and fencing (the contract with the nodes)
+//
+// The Tenant controller writes status.replication.node: the pod that owns the tenant's WAL work.
+// The owner proves it is alive with a coordination.k8s.io/v1 Lease in the tenant's namespace:
+//
+//   - name: "tenant-" + Tenant metadata.name (v1alpha1.LeasePrefix)
+//   - spec.holderIdentity: the owner's pod name (POD_NAME)
+//   - spec.leaseDurationSeconds: 15 (nodes may choose another value; the controller reads it)
+//   - spec.renewTime: renewed every leaseDurationSeconds/3 (5 s by default)
+//
+// A node acquires the Lease only while status.replication.node names it, and only when the
+// Lease is free (no holder), already its own, or expired (renewTime + leaseDurationSeconds in the
+// past). It starts streaming the slot after acquiring it and stops streaming before releasing it
+// (holderIdentity set to ""), and stops when it cannot renew before expiry.
+//
+// The controller moves the WAL work (status.replication.node changes, lastMove is recorded, an
+// event is emitted) when the owner pod is deleted or terminating, not Ready, annotated
+// realtime.realtimeops.io/draining=true, its Kubernetes node is cordoned (spec.unschedulable), or
+// its Lease expired more than spec.failoverDelay ago. Pod, Node, Lease, Secret and RealtimeCluster
+// changes are watched and mapped to Tenants; the only timed requeue is at the Lease's expiry
+// (+failoverDelay), because nothing else announces an expiry. Lease renewals are filtered out of
+// the watch, so renewals cost nothing.
+//
+// # Planned moves
+//
+// A node about to stop (SIGTERM in a rollout or a drain) first flips its readiness (or is
+// annotated realtime.realtimeops.io/draining=true), releases its Leases and drains its sockets over
+// the grace period. A pod that is terminating or draining is not a placement candidate, so its
+// tenants move to the next pod of the region before it exits; the new owner acquires the free
+// Lease at once instead of waiting for an expiry. StatefulSet rolling updates replace one pod at a
+// time and wait for readiness, and the PDB allows one unavailable pod per region, so a region never
+// runs out of candidates during a planned move.
+package controllers

@@ -1,0 +1,17 @@
+package controllers
+
+// Permissions of the operator (config/rbac/role.yaml is generated from these markers). The
+// operator must hold every permission it grants the node Role (RBAC escalation prevention).
+//
+// +kubebuilder:rbac:groups=realtime.realtimeops.io,resources=realtimeclusters;tenants,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=realtime.realtimeops.io,resources=realtimeclusters/status;tenants/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=realtime.realtimeops.io,resources=realtimeclusters/finalizers;tenants/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods;nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

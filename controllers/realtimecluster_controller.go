@@ -1,0 +1,120 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
+)
+
+// RealtimeClusterReconciler turns a RealtimeCluster into per-region StatefulSets, PDBs,
+// Services and node RBAC, and reports node readiness in its status.
+type RealtimeClusterReconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+}
+
+// Reconcile is guard clauses plus an ordered list of small steps.
+func (r *RealtimeClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := logr.FromContextOrDiscard(ctx)
+	cluster := &realtimev1.RealtimeCluster{}
+	if err := r.Get(ctx, req.NamespacedName, cluster); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !cluster.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // children carry owner references: the garbage collector removes them
+	}
+	cluster.Default()
+
+	steps := []struct {
+		name string
+		run  func(context.Context, *realtimev1.RealtimeCluster) error
+	}{
+		// The pods run as this ServiceAccount: it must exist before the StatefulSets create pods.
+		{"node RBAC", r.reconcileNodeRBAC},
+		// The StatefulSets name the headless Service as their serviceName (pod DNS).
+		{"services", r.reconcileServices},
+		// One StatefulSet + PDB per region, pinned to the region.
+		{"regions", r.reconcileRegions},
+		// Regions removed from the spec lose their StatefulSet and PDB.
+		{"prune regions", r.pruneRegions},
+	}
+	for _, s := range steps {
+		if err := s.run(ctx, cluster); err != nil {
+			log.Error(err, "reconcile step failed", "step", s.name)
+			r.Recorder.Eventf(cluster, nil, corev1.EventTypeWarning, string(realtimev1.ReasonReconcileFailed),
+				"Reconcile", "%s: %v", s.name, err)
+			return ctrl.Result{}, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return ctrl.Result{}, r.updateStatus(ctx, cluster)
+}
+
+func (r *RealtimeClusterReconciler) reconcileNodeRBAC(ctx context.Context, c *realtimev1.RealtimeCluster) error {
+	for _, obj := range []client.Object{buildNodeServiceAccount(c), buildNodeRole(c), buildNodeRoleBinding(c)} {
+		if err := r.applyChild(ctx, c, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *RealtimeClusterReconciler) reconcileServices(ctx context.Context, c *realtimev1.RealtimeCluster) error {
+	for _, obj := range []client.Object{buildHeadlessService(c), buildClientService(c)} {
+		if err := r.applyChild(ctx, c, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyChild applies one owned object and emits an event when it was created or changed.
+func (r *RealtimeClusterReconciler) applyChild(ctx context.Context, c *realtimev1.RealtimeCluster, obj client.Object) error {
+	res, err := applyOwned(ctx, r.Client, r.Scheme, c, obj)
+	if err != nil {
+		return err
+	}
+	if res != applyUnchanged {
+		kind := obj.GetObjectKind().GroupVersionKind().Kind
+		logr.FromContextOrDiscard(ctx).Info(string(res), "kind", kind, "name", obj.GetName())
+		r.Recorder.Eventf(c, nil, corev1.EventTypeNormal, string(res), "Apply", "%s %s %s", string(res), kind, obj.GetName())
+	}
+	return nil
+}
+
+// SetupWithManager watches the cluster, everything it owns, and its node pods (status).
+func (r *RealtimeClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&realtimev1.RealtimeCluster{}).
+		Owns(&appsv1.StatefulSet{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToCluster)).
+		Named("realtimecluster").
+		Complete(r)
+}
+
+// podToCluster maps a node pod to its RealtimeCluster by label.
+func podToCluster(_ context.Context, obj client.Object) []reconcile.Request {
+	name := obj.GetLabels()[realtimev1.ClusterLabel]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}}}
+}

@@ -1,0 +1,182 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
+	"github.com/realtimeops/realtime/node/placement"
+)
+
+// reconcilePlacement assigns the tenant's WAL work and returns when to look again (the owner's
+// Lease expiry; 0 when only watched events can change the answer).
+func (r *TenantReconciler) reconcilePlacement(ctx context.Context, t *realtimev1.Tenant, st *realtimev1.TenantStatus) (time.Duration, error) {
+	gen := t.Generation
+	if !t.NeedsOwner() {
+		reason, msg := realtimev1.ReasonNoDatabase, "tenant has no database: no WAL work to place"
+		if t.Spec.Suspend {
+			reason, msg = realtimev1.ReasonSuspended, "tenant is suspended: its WAL work is released"
+		}
+		if st.Replication != nil {
+			st.Replication = &realtimev1.ReplicationStatus{LastMove: st.Replication.LastMove}
+		}
+		setCondition(st, gen, realtimev1.TenantAssigned, false, reason, msg)
+		return 0, nil
+	}
+	cluster := &realtimev1.RealtimeCluster{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: t.Spec.ClusterRef.Name}, cluster)
+	if apierrors.IsNotFound(err) {
+		r.setAssigned(t, st, false, realtimev1.ReasonClusterNotFound,
+			fmt.Sprintf("RealtimeCluster %q not found", t.Spec.ClusterRef.Name))
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("get cluster: %w", err)
+	}
+	in, err := r.placementInputs(ctx, t, cluster)
+	if err != nil {
+		return 0, err
+	}
+	now := r.now()
+	cands, why := placementCandidates(in.pods, in.nodes, in.lease, in.leaseOK, now)
+	if st.Replication == nil {
+		st.Replication = &realtimev1.ReplicationStatus{}
+	}
+	current := st.Replication.Node
+	d, ok := placement.ChooseSticky(current, t.EffectiveExternalID(), t.DatabaseRegion(), cluster.Spec.RegionMapping, cands)
+	if !ok {
+		msg := fmt.Sprintf("no ready node pod in RealtimeCluster %q", cluster.Name)
+		if current != "" {
+			msg += fmt.Sprintf("; %s stays recorded until a pod is ready", current)
+		}
+		r.setAssigned(t, st, false, realtimev1.ReasonNoReadyNode, msg)
+		return 0, nil
+	}
+	if d.Node != current {
+		r.recordMove(ctx, t, st, d, moveCause(current, why, in.pods), now)
+	}
+	st.Replication.Region, st.Replication.Reason = d.Region, string(d.Reason)
+	r.setAssigned(t, st, true, realtimev1.ConditionReason(d.Reason), assignedMessage(t, d))
+	if in.leaseOK && in.lease.Holder == d.Node && now.Before(in.lease.ActAt) {
+		// Nothing announces an expiry: look again just after it would fence the owner.
+		return in.lease.ActAt.Sub(now) + 100*time.Millisecond, nil
+	}
+	return 0, nil
+}
+
+type placementInput struct {
+	pods    []corev1.Pod
+	nodes   map[string]*corev1.Node
+	lease   leaseView
+	leaseOK bool
+}
+
+// placementInputs reads the cluster's node pods, their Kubernetes nodes and the tenant's Lease.
+func (r *TenantReconciler) placementInputs(ctx context.Context, t *realtimev1.Tenant, c *realtimev1.RealtimeCluster) (placementInput, error) {
+	var in placementInput
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(t.Namespace), client.MatchingLabels{realtimev1.ClusterLabel: c.Name}); err != nil {
+		return in, fmt.Errorf("list node pods: %w", err)
+	}
+	in.pods = pods.Items
+	in.nodes = map[string]*corev1.Node{}
+	for i := range pods.Items {
+		name := pods.Items[i].Spec.NodeName
+		if name == "" || in.nodes[name] != nil {
+			continue
+		}
+		n := &corev1.Node{}
+		if err := r.Get(ctx, client.ObjectKey{Name: name}, n); err == nil {
+			in.nodes[name] = n
+		} else if !apierrors.IsNotFound(err) {
+			return in, fmt.Errorf("get node %s: %w", name, err)
+		}
+	}
+	l := &coordinationv1.Lease{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: t.LeaseName()}, l)
+	switch {
+	case err == nil:
+		in.lease, in.leaseOK = viewLease(l, t.FailoverDelayDuration())
+	case !apierrors.IsNotFound(err):
+		return in, fmt.Errorf("get lease: %w", err)
+	}
+	return in, nil
+}
+
+// placementCandidates turns pods into placement nodes; why says why each ineligible pod is out.
+func placementCandidates(pods []corev1.Pod, nodes map[string]*corev1.Node, lease leaseView, leaseOK bool, now time.Time) ([]placement.Node, map[string]ineligibility) {
+	cands := make([]placement.Node, 0, len(pods))
+	why := map[string]ineligibility{}
+	for i := range pods {
+		p := &pods[i]
+		in := placementIneligibility(p, nodes[p.Spec.NodeName])
+		if in.Reason == "" && leaseOK && lease.Holder == p.Name && lease.fences(now) {
+			in = ineligibility{Reason: realtimev1.MoveLeaseExpired, Since: lease.Expired}
+		}
+		if in.Reason != "" {
+			why[p.Name] = in
+		}
+		cands = append(cands, placement.Node{Name: p.Name, Region: p.Labels[realtimev1.RegionLabel], Ready: in.Reason == ""})
+	}
+	return cands, why
+}
+
+// moveCause explains why the owner changes from current.
+func moveCause(current string, why map[string]ineligibility, pods []corev1.Pod) ineligibility {
+	if current == "" {
+		return ineligibility{Reason: realtimev1.MoveInitial}
+	}
+	if in, ok := why[current]; ok {
+		return in
+	}
+	for i := range pods {
+		if pods[i].Name == current {
+			return ineligibility{Reason: realtimev1.MoveHomeRegionAvailable}
+		}
+	}
+	return ineligibility{Reason: realtimev1.MoveOwnerGone}
+}
+
+func (r *TenantReconciler) recordMove(ctx context.Context, t *realtimev1.Tenant, st *realtimev1.TenantStatus, d placement.Decision, cause ineligibility, now time.Time) {
+	from := st.Replication.Node
+	move := &realtimev1.MoveRecord{From: from, To: d.Node, Reason: cause.Reason, At: metav1.NewTime(now)}
+	if !cause.Since.IsZero() && now.After(cause.Since) {
+		move.Duration = &metav1.Duration{Duration: now.Sub(cause.Since).Round(time.Millisecond)}
+	}
+	st.Replication.Node, st.Replication.Since, st.Replication.LastMove = d.Node, ptr(metav1.NewTime(now)), move
+	logFrom(ctx).Info("tenant WAL work assigned", "tenant", t.Name, "from", from, "to", d.Node,
+		"region", d.Region, "cause", cause.Reason, "placement", d.Reason)
+	if from == "" {
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Assigned", "Place",
+			"WAL work assigned to %s in region %s (%s)", d.Node, d.Region, d.Reason)
+		return
+	}
+	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Moved", "Place",
+		"WAL work moved from %s to %s in region %s: %s (%s)", from, d.Node, d.Region, cause.Reason, d.Reason)
+}
+
+func (r *TenantReconciler) setAssigned(t *realtimev1.Tenant, st *realtimev1.TenantStatus, ok bool, reason realtimev1.ConditionReason, msg string) {
+	if setCondition(st, t.Generation, realtimev1.TenantAssigned, ok, reason, msg) && !ok {
+		r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, string(reason), "Place", "%s", msg)
+	}
+}
+
+func assignedMessage(t *realtimev1.Tenant, d placement.Decision) string {
+	db := t.DatabaseRegion()
+	switch d.Reason {
+	case placement.SameRegion:
+		return fmt.Sprintf("owned by %s in the database's region %s", d.Node, d.Region)
+	case placement.MappedRegion:
+		return fmt.Sprintf("owned by %s in region %s, mapped from database region %s", d.Node, d.Region, db)
+	case placement.LowestRTT:
+		return fmt.Sprintf("owned by %s in region %s (lowest RTT to database region %s, which has no ready node)", d.Node, d.Region, db)
+	default:
+		return fmt.Sprintf("fallback: owned by %s in region %s; no ready node in database region %q or its mapped region", d.Node, d.Region, db)
+	}
+}
