@@ -12,12 +12,14 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/realtimeops/realtime/node/channel"
+	"github.com/realtimeops/realtime/node/dbaccess"
 	"github.com/realtimeops/realtime/node/limiter"
 	"github.com/realtimeops/realtime/node/presence"
 	"github.com/realtimeops/realtime/node/pubsub"
 	"github.com/realtimeops/realtime/node/server"
 	"github.com/realtimeops/realtime/node/socket"
 	"github.com/realtimeops/realtime/node/tenant"
+	"github.com/realtimeops/realtime/node/tenantdb"
 )
 
 // node wires the node's services together; each long-running part is owned by run's errgroup.
@@ -26,6 +28,7 @@ type node struct {
 	tenants *tenant.FileSource
 	rates   *limiter.Tenants
 	server  *server.Server
+	pools   *tenantdb.Manager
 	runners []func(context.Context) error
 }
 
@@ -50,6 +53,14 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		Tenants: tenants, Broker: broker, Presence: tracker, Rates: rates, Users: channel.NewUsers(),
 		Metrics: channel.NewMetrics(reg), Log: log, ErrorBackoff: envMillis("CHANNEL_ERROR_BACKOFF_MS", 5*time.Second),
 	}
+	pools := tenantdb.NewManager(log, tenantdb.Options{})
+	access := &dbaccess.Access{Pools: pools}
+	deps.Database, deps.Authorizer, deps.Replayer = access, access, access
+	tenants.Subscribe(func(e tenant.Event) {
+		if e.Old != nil {
+			pools.Forget(e.Old.ExternalID) // a changed or deleted tenant reconnects with its new settings
+		}
+	})
 	srv := server.New(deps, server.Options{
 		DefaultTenant:  cfg.defaultTenant,
 		ConnectBackoff: envMillis("CONNECT_ERROR_BACKOFF_MS", 2*time.Second),
@@ -61,7 +72,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 			WriteTimeout: 10 * time.Second, ErrorBackoff: deps.ErrorBackoff, Metrics: socket.NewMetrics(reg), Log: log,
 		},
 	})
-	n := &node{log: log, tenants: tenants, rates: rates, server: srv}
+	n := &node{log: log, tenants: tenants, rates: rates, server: srv, pools: pools}
 	n.runners = append(n.runners, tenants.Run, func(ctx context.Context) error {
 		rates.Run(ctx, limiter.TickSeconds*time.Second)
 		return nil
@@ -75,5 +86,7 @@ func (n *node) run(ctx context.Context, l net.Listener) error {
 		g.Go(func() error { return r(ctx) })
 	}
 	g.Go(func() error { return n.server.Serve(ctx, l) })
-	return g.Wait()
+	err := g.Wait()
+	n.pools.Close()
+	return err
 }

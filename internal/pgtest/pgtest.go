@@ -185,7 +185,9 @@ func (i *Instance) stop() {
 	if i.cmd == nil || i.cmd.Process == nil {
 		return
 	}
-	_ = i.cmd.Process.Signal(syscall.SIGINT)
+	// runuser does not forward signals, so signal the whole process group: postgres gets SIGINT
+	// (fast shutdown) directly.
+	_ = syscall.Kill(-i.cmd.Process.Pid, syscall.SIGINT)
 	select {
 	case <-i.done:
 	case <-time.After(10 * time.Second):

@@ -51,10 +51,15 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
+	return newHarnessWith(t, fmt.Sprintf(tenantsYAML, testSecret), nil)
+}
+
+// newHarnessWith starts a node for the given tenants file; wire (optional) adds services to deps.
+func newHarnessWith(t *testing.T, yaml string, wire func(*channel.Deps)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tenants.yaml")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(tenantsYAML, testSecret)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -68,6 +73,9 @@ func newHarness(t *testing.T) *harness {
 		Tenants: tenants, Broker: broker, Rates: limiter.NewTenants(func(string) (int, int, int) { return 100, 100, 1000 }),
 		Users: channel.NewUsers(), Metrics: channel.NewMetrics(reg), Log: log, ErrorBackoff: 10 * time.Millisecond,
 		Presence: presence.NewLocal(presence.ReplicaID{Node: "test", Epoch: 1}, channel.PresenceRelay(broker, log)),
+	}
+	if wire != nil {
+		wire(deps)
 	}
 	srv := New(deps, Options{DefaultTenant: "dev", ConnectBackoff: 10 * time.Millisecond, Gatherer: reg, Log: log,
 		Socket: socket.Options{MaxFrameBytes: 5_000_000, IdleTimeout: time.Minute, QueueFrames: 1024, QueueBytes: 8 << 20,
