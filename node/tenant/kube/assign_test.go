@@ -1,0 +1,73 @@
+package kube
+
+import (
+	"context"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// TestAssignmentDrivesLeases: the operator writing status.replication.node is all it takes for
+// the named pod to acquire the tenant's Lease, and moving the assignment releases it (the
+// streaming list holds it until the test says the stream stopped).
+func TestAssignmentDrivesLeases(t *testing.T) {
+	ns := newNamespace(t)
+	putSecret(t, ns, "alpha-jwt", map[string]string{"secret": "jwt"})
+	putSecret(t, ns, "alpha-db", map[string]string{"password": "pw"})
+	createTenant(t, tenantObj(ns, "alpha", cluster, alphaSpec()))
+	src, _ := startSource(t, ns, cluster)
+
+	streaming := &tenantList{}
+	h := src.LeaseHolder(kubeCS, "rt-eu-0", streaming.get)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+
+	assign := func(pod string) {
+		updateTenant(t, ns, "alpha", true, func(u *unstructured.Unstructured) {
+			set(t, u, pod, "status", "replication", "node")
+		})
+	}
+	assign("rt-eu-0")
+	checkFor(t, "lease acquired on assignment", func() bool { return h.Holds("alpha") })
+	l := getLease(t, ns, "alpha")
+	if holderOf(l) != "rt-eu-0" || l.Labels[ClusterLabel] != cluster {
+		t.Fatalf("lease = %+v labels %v", l.Spec, l.Labels)
+	}
+
+	// Moved away while the stream still runs: the Lease stays until the stream stops.
+	streaming.set("alpha")
+	assign("rt-eu-1")
+	checkFor(t, "assignment moved", func() bool { return len(src.Owned("rt-eu-0")) == 0 })
+	before := getLease(t, ns, "alpha").Spec.RenewTime.Time
+	h.Kick()
+	checkFor(t, "a renewal round after the move", func() bool {
+		return getLease(t, ns, "alpha").Spec.RenewTime.After(before)
+	})
+	if l := getLease(t, ns, "alpha"); holderOf(l) != "rt-eu-0" || !h.Holds("alpha") {
+		t.Fatalf("lease dropped while the stream still runs: holder %q", holderOf(l))
+	}
+	streaming.set()
+	h.Kick()
+	checkFor(t, "lease released after the stream stopped", func() bool {
+		return holderOf(getLease(t, ns, "alpha")) == "" && !h.Holds("alpha")
+	})
+}
+
+func TestEnvFrom(t *testing.T) {
+	env := map[string]string{"NAMESPACE": "ns", "CLUSTER_NAME": "rt", "POD_NAME": "rt-eu-0"}
+	got, err := envFrom(func(k string) string { return env[k] })
+	if err != nil || got != (Env{Namespace: "ns", ClusterName: "rt", PodName: "rt-eu-0"}) {
+		t.Fatalf("env = %+v, %v", got, err)
+	}
+	_, err = envFrom(func(k string) string { return map[string]string{"NAMESPACE": "ns"}[k] })
+	if err == nil || err.Error() != "kubernetes tenant source: missing environment CLUSTER_NAME, POD_NAME" {
+		t.Fatalf("err = %v", err)
+	}
+}
