@@ -18,24 +18,28 @@ import (
 type config struct {
 	addr          string
 	tenantsFile   string
+	tenantSource  string
 	defaultTenant string
 	logLevel      string
 	nodeName      string
 	region        string
 	printDevHelp  bool
 	drainWindow   time.Duration
+	cluster       clusterConfig
 }
 
 func parseFlags() config {
 	var c config
 	flag.StringVar(&c.addr, "addr", envOr("ADDR", ":4000"), "listen address for HTTP and WebSocket")
 	flag.StringVar(&c.tenantsFile, "tenants", envOr("TENANTS_FILE", "config/dev/tenants.yaml"), "file of Tenant (and Secret) documents")
+	flag.StringVar(&c.tenantSource, "tenant-source", envOr("TENANT_SOURCE", "file"), "where tenants come from: file or kubernetes")
 	flag.StringVar(&c.defaultTenant, "default-tenant", os.Getenv("DEFAULT_TENANT"), "tenant used when the Host names none (single-tenant and local setups)")
 	flag.StringVar(&c.logLevel, "log-level", envOr("LOG_LEVEL", "info"), "debug, info, warn or error")
 	flag.StringVar(&c.nodeName, "node-name", envOr("POD_NAME", hostname()), "node name in the cluster")
 	flag.StringVar(&c.region, "region", envOr("REGION", "local"), "region of this node")
 	flag.BoolVar(&c.printDevHelp, "print-dev-help", false, "print how to connect to the dev tenant")
 	flag.DurationVar(&c.drainWindow, "drain-window", 10*time.Second, "spread client disconnects over this long on shutdown")
+	clusterFlags(&c.cluster)
 	flag.Parse()
 	return c
 }

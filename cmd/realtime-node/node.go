@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/realtimeops/realtime/node/changes"
 	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/dbaccess"
 	"github.com/realtimeops/realtime/node/limiter"
@@ -22,62 +23,121 @@ import (
 	"github.com/realtimeops/realtime/node/tenantdb"
 )
 
-// node wires the node's services together; each long-running part is owned by run's errgroup.
+// runner is a long-running part of the node, owned by run's errgroup and stopped by its context.
+type runner func(context.Context) error
+
+// node wires the node's services together.
 type node struct {
 	log     *slog.Logger
-	tenants *tenant.FileSource
-	rates   *limiter.Tenants
+	tenants tenant.Registry
 	server  *server.Server
 	pools   *tenantdb.Manager
-	runners []func(context.Context) error
+	runners []runner
 }
 
 func newNode(cfg config, log *slog.Logger) (*node, error) {
-	tenants, err := tenant.NewFileSource(cfg.tenantsFile, log)
+	src, err := newTenantSource(cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("tenants: %w", err)
+		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	broker := pubsub.NewBroker()
-	rates := limiter.NewTenants(func(id string) (int, int, int) {
-		t, ok := tenants.Get(id)
-		if !ok {
-			return 0, 0, 0
-		}
-		l := t.Limits.Defaulted()
-		return l.MaxEventsPerSecond, l.MaxJoinsPerSecond, l.MaxPresenceEventsPerSecond
-	})
+	rates := limiter.NewTenants(tenantLimits(src.registry))
 	tracker := presence.NewLocal(presence.ReplicaID{Node: cfg.nodeName, Epoch: time.Now().UnixNano()}, channel.PresenceRelay(broker, log))
 	deps := &channel.Deps{
-		Tenants: tenants, Broker: broker, Presence: tracker, Rates: rates, Users: channel.NewUsers(),
+		Tenants: src.registry, Broker: broker, Presence: tracker, Rates: rates, Users: channel.NewUsers(),
 		Metrics: channel.NewMetrics(reg), Log: log, ErrorBackoff: envMillis("CHANNEL_ERROR_BACKOFF_MS", 5*time.Second),
+	}
+	cl, err := newCluster(cfg, log, reg, broker, tracker, deps.Users)
+	if err != nil {
+		return nil, err
 	}
 	pools := tenantdb.NewManager(log, tenantdb.Options{})
 	access := &dbaccess.Access{Pools: pools}
 	deps.Database, deps.Authorizer, deps.Replayer = access, access, access
-	tenants.Subscribe(func(e tenant.Event) {
-		if e.Old != nil {
-			pools.Forget(e.Old.ExternalID) // a changed or deleted tenant reconnects with its new settings
-		}
-	})
+	cdc := changes.NewService(pools, src.owner, log, reg)
+	cdc.SetBroadcastSink(dbaccess.BroadcastSink(broker, rates))
+	deps.Changes = dbaccess.Changes{Service: cdc}
+	if src.bind != nil {
+		src.bind(cdc)
+	}
+	watchDatabases(src.registry, cdc, pools)
+
 	srv := server.New(deps, server.Options{
 		DefaultTenant:  cfg.defaultTenant,
 		ConnectBackoff: envMillis("CONNECT_ERROR_BACKOFF_MS", 2*time.Second),
 		DrainWindow:    cfg.drainWindow,
 		Gatherer:       reg,
 		Log:            log,
+		Status:         statusFunc(cdc, cl),
 		Socket: socket.Options{
 			MaxFrameBytes: 5_000_000, IdleTimeout: 60 * time.Second, QueueFrames: 4096, QueueBytes: 16 << 20,
 			WriteTimeout: 10 * time.Second, ErrorBackoff: deps.ErrorBackoff, Metrics: socket.NewMetrics(reg), Log: log,
 		},
 	})
-	n := &node{log: log, tenants: tenants, rates: rates, server: srv, pools: pools}
-	n.runners = append(n.runners, tenants.Run, func(ctx context.Context) error {
+	n := &node{log: log, tenants: src.registry, server: srv, pools: pools}
+	n.runners = append(n.runners, src.runners...)
+	if cl != nil {
+		n.runners = append(n.runners, cl.disc.Run, cl.mesh.Run, cl.counters.Run, cl.wiring.Run)
+	}
+	n.runners = append(n.runners, cdc.Run, func(ctx context.Context) error {
 		rates.Run(ctx, limiter.TickSeconds*time.Second)
 		return nil
 	})
 	return n, nil
+}
+
+func statusFunc(cdc *changes.Service, cl *clusterParts) func() map[string]any {
+	return func() map[string]any {
+		out := map[string]any{"replication": cdc.Status()}
+		if cl != nil {
+			out["peers"] = cl.mesh.Peers()
+			out["presenceReplicas"] = cl.wiring.Status()
+		}
+		return out
+	}
+}
+
+func tenantLimits(reg tenant.Registry) limiter.Limits {
+	return func(id string) (int, int, int) {
+		t, ok := reg.Get(id)
+		if !ok {
+			return 0, 0, 0
+		}
+		l := t.Limits.Defaulted()
+		return l.MaxEventsPerSecond, l.MaxJoinsPerSecond, l.MaxPresenceEventsPerSecond
+	}
+}
+
+// watchDatabases keeps a replication stream for every tenant with a database, so database
+// broadcasts (realtime.send) flow before anyone subscribes to Postgres Changes, and drops pools
+// and streams of tenants that change or go away.
+func watchDatabases(reg tenant.Registry, cdc *changes.Service, pools *tenantdb.Manager) {
+	releases := map[string]func(){}
+	watch := func(t *tenant.Tenant) {
+		if t != nil && t.Database != nil && !t.Suspend {
+			releases[t.ExternalID] = cdc.Watch(t)
+		}
+	}
+	if all, ok := reg.(interface{ All() []*tenant.Tenant }); ok {
+		for _, t := range all.All() {
+			watch(t)
+		}
+	}
+	reg.Subscribe(func(e tenant.Event) {
+		if e.Old != nil {
+			if release := releases[e.Old.ExternalID]; release != nil {
+				release()
+				delete(releases, e.Old.ExternalID)
+			}
+			if e.New == nil || e.New.Database == nil {
+				cdc.Forget(e.Old.ExternalID)
+			}
+			pools.Forget(e.Old.ExternalID)
+		}
+		watch(e.New)
+	})
 }
 
 func (n *node) run(ctx context.Context, l net.Listener) error {
@@ -88,5 +148,8 @@ func (n *node) run(ctx context.Context, l net.Listener) error {
 	g.Go(func() error { return n.server.Serve(ctx, l) })
 	err := g.Wait()
 	n.pools.Close()
-	return err
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	return nil
 }

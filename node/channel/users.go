@@ -5,9 +5,12 @@ import "sync"
 // Users counts, per tenant, the sockets with at least one joined channel (the concurrent-users
 // limit). Remote is added by the cluster layer with the other nodes' counts.
 type Users struct {
-	mu     sync.Mutex
-	local  map[string]int
+	mu    sync.Mutex
+	local map[string]int
+	// Remote and OnAdd are set by the cluster layer: other nodes' counts, and a hook that
+	// publishes local changes.
 	Remote func(tenant string) int
+	OnAdd  func(tenant string, delta int)
 }
 
 // NewUsers returns an empty counter.
@@ -16,10 +19,13 @@ func NewUsers() *Users { return &Users{local: map[string]int{}} }
 // Add changes the local count of tenant by delta.
 func (u *Users) Add(tenant string, delta int) {
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	u.local[tenant] += delta
 	if u.local[tenant] <= 0 {
 		delete(u.local, tenant)
+	}
+	u.mu.Unlock()
+	if u.OnAdd != nil {
+		u.OnAdd(tenant, delta)
 	}
 }
 

@@ -1,0 +1,59 @@
+package changes
+
+import (
+	"encoding/hex"
+	"strings"
+
+	"github.com/realtimeops/realtime/node/tenant"
+)
+
+// BroadcastSink receives database broadcasts (rows inserted into realtime.messages by
+// realtime.send / realtime.broadcast_changes, spec 4.5). payload is the JSON text of the payload
+// column, or the raw bytes of binary_payload when binary is true; id is the row's uuid. It must not
+// block for long: the stream waits for it before confirming the slot position.
+type BroadcastSink func(t *tenant.Tenant, topic string, private bool, event string, payload []byte, binary bool, id string)
+
+// SetBroadcastSink installs the sink; without one, database broadcasts are dropped.
+func (s *Service) SetBroadcastSink(sink BroadcastSink) { s.sink.Store(&sink) }
+
+// broadcast forwards one realtime.messages insert; rows without the required columns are ignored,
+// as in the Elixir replication connection.
+func (w *worker) broadcast(ch *change) {
+	sp := w.s.sink.Load()
+	if sp == nil || *sp == nil {
+		return
+	}
+	get := func(name string) (colVal, bool) {
+		i, ok := ch.rel.colIndex[name]
+		if !ok || i >= len(ch.newT) {
+			return colVal{}, false
+		}
+		return ch.newT[i], true
+	}
+	topic, ok1 := get("topic")
+	event, ok2 := get("event")
+	id, ok3 := get("id")
+	priv, ok4 := get("private")
+	ins, ok5 := get("inserted_at")
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || topic.state != 't' || id.state != 't' || ins.state != 't' {
+		return
+	}
+	if ext, ok := get("extension"); ok && ext.state == 't' && ext.text != "broadcast" {
+		return
+	}
+	var payload []byte
+	binary := false
+	if p, ok := get("payload"); ok && p.state == 't' {
+		payload = []byte(p.text)
+	} else if bp, ok := get("binary_payload"); ok && bp.state == 't' {
+		raw, err := hex.DecodeString(strings.TrimPrefix(bp.text, `\x`))
+		if err != nil {
+			return
+		}
+		payload, binary = raw, true
+	} else {
+		return
+	}
+	(*sp)(w.t, topic.text, priv.state == 't' && parseBool(priv.text), event.text, payload, binary, id.text)
+	w.metrics.broadcasts.Inc()
+}

@@ -1,0 +1,91 @@
+package changes
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const notesSQL = `
+create table public.notes (id int4 primary key, owner text, body text);
+alter table public.notes enable row level security;
+grant select on public.notes to anon, authenticated;
+create policy own_notes on public.notes for select to authenticated
+  using (owner = (select current_setting('request.jwt.claims', true)::json->>'sub'));
+alter publication supabase_realtime add table public.notes;
+`
+
+func TestRLSVisibility(t *testing.T) {
+	e := newEnv(t, notesSQL)
+	binding := `[{"event":"*","schema":"public","table":"notes"}]`
+	alice, _ := e.subscribe(t, map[string]any{"role": "authenticated", "sub": "alice"}, binding)
+	alice2, _ := e.subscribe(t, map[string]any{"role": "authenticated", "sub": "alice"}, binding)
+	bob, _ := e.subscribe(t, map[string]any{"role": "authenticated", "sub": "bob"}, binding)
+	anonRec, _ := e.subscribe(t, anon, binding)
+	for _, r := range []*recorder{alice, alice2, bob, anonRec} {
+		r.waitSubscribed(t)
+	}
+	e.exec(t, `insert into public.notes values (1, 'alice', 'a'), (2, 'bob', 'b')`)
+	e.exec(t, `insert into public.notes values (3, 'alice', 'c')`)
+	// RLS is checked against the row as it is when the batch is processed ("visible now", as in
+	// apply_rls), so the delete waits until the inserts were delivered.
+	alice.waitChanges(t, 2)
+	bob.waitChanges(t, 1)
+	e.exec(t, `delete from public.notes where id = 2`)
+	check := func(r *recorder, name string, want []string) {
+		t.Helper()
+		r.waitChanges(t, len(want))
+		time.Sleep(100 * time.Millisecond)
+		got, _ := r.snapshot()
+		var ids []string
+		for _, d := range got {
+			ids = append(ids, idOf(d.data))
+		}
+		if strings.Join(ids, " ") != strings.Join(want, " ") {
+			t.Errorf("%s got %v, want %v", name, ids, want)
+		}
+	}
+	check(alice, "alice", []string{"INSERT:1", "INSERT:3", "DELETE:2"})
+	check(alice2, "alice2", []string{"INSERT:1", "INSERT:3", "DELETE:2"})
+	check(bob, "bob", []string{"INSERT:2", "DELETE:2"})
+	check(anonRec, "anon", []string{"DELETE:2"})
+	// DELETE on an RLS table carries only the primary key in old_record.
+	got, _ := anonRec.snapshot()
+	if !strings.Contains(got[0].data, `"old_record":{"id":2}`) {
+		t.Errorf("delete payload %s", got[0].data)
+	}
+}
+
+const toastSQL = `
+create table public.docs (id int4 primary key, big text, n int4);
+create table public.docs_full (id int4 primary key, big text, n int4);
+alter table public.docs_full replica identity full;
+create table public.nopk (a int4, b text);
+grant select on public.docs, public.docs_full, public.nopk to anon;
+alter publication supabase_realtime add table public.docs, public.docs_full, public.nopk;
+`
+
+func TestToastAndReplicaIdentity(t *testing.T) {
+	e := newEnv(t, toastSQL)
+	rec, _ := e.subscribe(t, anon, `[{"event":"UPDATE","schema":"public"},{"event":"INSERT","schema":"public","table":"nopk"}]`)
+	rec.waitSubscribed(t)
+	big := `(select string_agg(md5(i::text), '') from generate_series(1, 400) i)`
+	e.exec(t, `insert into public.docs values (1, `+big+`, 0)`)
+	e.exec(t, `insert into public.docs_full values (1, `+big+`, 0)`)
+	e.exec(t, `update public.docs set n = 1 where id = 1`)
+	e.exec(t, `update public.docs_full set n = 1 where id = 1`)
+	e.exec(t, `insert into public.nopk values (1, 'x')`)
+	got := rec.waitChanges(t, 3)
+	// Default identity: the unchanged TOASTed column is absent from record; old_record is the key.
+	if d := got[0].data; strings.Contains(d, `"big"`+":\"") || !strings.Contains(d, `"old_record":{"id":1}`) || !strings.Contains(d, `"record":{"id":1,"n":1}`) {
+		t.Errorf("default identity update: %s", d)
+	}
+	// FULL identity: the value is filled from the old image and old_record has every column.
+	if d := got[1].data; !strings.Contains(d, `"record":{"id":1,"big":"c4ca4238`) || !strings.Contains(d, `"old_record":{"id":1,"big":"c4ca4238`) || !strings.Contains(d, `"n":0}`) {
+		t.Errorf("full identity update: %.300s", d)
+	}
+	want := `{"columns":[],"commit_timestamp":null,"errors":["Error 400: Bad Request, no primary key"],"record":{},"schema":"public","table":"nopk","type":"INSERT"}`
+	if got[2].data != want {
+		t.Errorf("no-pk insert:\n got %s\nwant %s", got[2].data, want)
+	}
+}

@@ -1,0 +1,154 @@
+// Package clusterwire connects the node's local services to the cluster mesh: pub/sub messages go
+// to the other nodes through the region-aware bus (spec 8.3), presence replicates as CRDT deltas
+// with full-state sync for new or returning nodes, replicas of vanished nodes are marked down
+// after a configurable delay, and connected-user counts are summed across the cluster.
+package clusterwire
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/realtimeops/realtime/node/channel"
+	"github.com/realtimeops/realtime/node/cluster"
+	"github.com/realtimeops/realtime/node/presence"
+	"github.com/realtimeops/realtime/node/pubsub"
+)
+
+// Config are the parts to connect and the presence timing knobs.
+type Config struct {
+	Mesh     *cluster.Mesh
+	Broker   *pubsub.Broker
+	Tracker  *presence.CRDTTracker
+	Users    *channel.Users
+	Counters *cluster.Counters
+	// BroadcastPeriod is how often presence deltas (or heartbeats) go out; default 1.5 s.
+	BroadcastPeriod time.Duration
+	// DownPeriod is how long a node may be unreachable before its presences leave; default 5 s
+	// (upstream waits 30 s).
+	DownPeriod time.Duration
+	// PermDownPeriod is when a vanished node's presence state is forgotten; default 20 min.
+	PermDownPeriod time.Duration
+	Log            *slog.Logger
+}
+
+// Wiring is the running connection; create it before the mesh runs (it registers handlers).
+type Wiring struct {
+	cfg Config
+	bus *cluster.Bus
+
+	mu      sync.Mutex
+	missing map[presence.ReplicaID]time.Time // replicas whose node is not connected, since when
+}
+
+// New registers the mesh handlers and the broker forwarder.
+func New(cfg Config) *Wiring {
+	if cfg.BroadcastPeriod <= 0 {
+		cfg.BroadcastPeriod = presence.DefaultBroadcastPeriod
+	}
+	if cfg.DownPeriod <= 0 {
+		cfg.DownPeriod = 5 * time.Second
+	}
+	if cfg.PermDownPeriod <= 0 {
+		cfg.PermDownPeriod = presence.DefaultPermDownPeriod
+	}
+	w := &Wiring{cfg: cfg, missing: map[presence.ReplicaID]time.Time{}}
+	w.bus = cluster.NewBus(cfg.Mesh, cluster.TypeBroadcast, w.deliver)
+	cfg.Broker.SetForwarder(w.forward)
+	cfg.Mesh.Handle(cluster.TypePresenceDelta, w.onDelta)
+	cfg.Mesh.Handle(cluster.TypePresenceState, w.onState)
+	cfg.Mesh.Handle(cluster.TypePresenceAsk, w.onAsk)
+	if cfg.Users != nil && cfg.Counters != nil {
+		cfg.Users.OnAdd = cfg.Counters.Add
+		cfg.Users.Remote = func(tenant string) int { return cfg.Counters.Total(tenant) - cfg.Counters.Local(tenant) }
+	}
+	return w
+}
+
+// forward sends a locally published message to the other nodes, encoded once.
+func (w *Wiring) forward(m *pubsub.Message) {
+	w.bus.Publish(m.Topic, m.AppendWire(nil))
+}
+
+// deliver hands a message from another node to this node's subscribers.
+func (w *Wiring) deliver(origin, _ string, payload []byte) {
+	m, err := pubsub.DecodeWire(payload)
+	if err != nil {
+		w.cfg.Log.Warn("dropping malformed cluster message", "from", origin, "err", err)
+		return
+	}
+	w.cfg.Broker.PublishLocal(m)
+}
+
+// Run replicates presence until ctx ends: deltas every period, full state to peers that come up,
+// liveness of remote replicas.
+func (w *Wiring) Run(ctx context.Context) error {
+	events := w.cfg.Mesh.PeerEvents()
+	tick := time.NewTicker(w.cfg.BroadcastPeriod)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			if ev.Kind == cluster.PeerUp {
+				w.sendState(ev.Peer.Name)
+				w.sweep(time.Now())
+			}
+		case now := <-tick.C:
+			w.broadcastDelta()
+			w.sweep(now)
+		}
+	}
+}
+
+func (w *Wiring) broadcastDelta() {
+	d, _ := w.cfg.Tracker.ExtractDelta() // an unchanged tracker yields a heartbeat: still sent
+	b, err := d.MarshalBinary()
+	if err != nil {
+		w.cfg.Log.Error("encode presence delta", "err", err)
+		return
+	}
+	for _, p := range w.cfg.Mesh.Peers() {
+		w.cfg.Mesh.Send(p.Name, cluster.TypePresenceDelta, b)
+	}
+}
+
+func (w *Wiring) sendState(peer string) {
+	b, err := w.cfg.Tracker.FullState().MarshalBinary()
+	if err != nil {
+		w.cfg.Log.Error("encode presence state", "err", err)
+		return
+	}
+	w.cfg.Mesh.Send(peer, cluster.TypePresenceState, b)
+}
+
+func (w *Wiring) onDelta(from cluster.Member, payload []byte) {
+	d, err := presence.UnmarshalDelta(payload)
+	if err != nil {
+		w.cfg.Log.Warn("dropping malformed presence delta", "from", from.Name, "err", err)
+		return
+	}
+	if w.cfg.Tracker.MergeDelta(replicaOf(from), d) {
+		w.cfg.Mesh.Send(from.Name, cluster.TypePresenceAsk, nil)
+	}
+}
+
+func (w *Wiring) onState(from cluster.Member, payload []byte) {
+	d, err := presence.UnmarshalDelta(payload)
+	if err != nil {
+		w.cfg.Log.Warn("dropping malformed presence state", "from", from.Name, "err", err)
+		return
+	}
+	w.cfg.Tracker.MergeState(replicaOf(from), d)
+}
+
+func (w *Wiring) onAsk(from cluster.Member, _ []byte) { w.sendState(from.Name) }
+
+func replicaOf(m cluster.Member) presence.ReplicaID {
+	return presence.ReplicaID{Node: m.Name, Epoch: m.Epoch}
+}
