@@ -13,6 +13,7 @@ import (
 const (
 	nodeContainer        = "node"
 	httpPortName         = "http"
+	clusterPortName      = "cluster"
 	hostnameTopologyKey  = "kubernetes.io/hostname"
 	defaultGracePeriod   = int64(60)
 	statefulSetMinReadyS = 5
@@ -147,9 +148,11 @@ func buildNodeContainer(c *realtimev1.RealtimeCluster, r realtimev1.RegionSpec) 
 		Name:            nodeContainer,
 		Image:           c.Spec.Image,
 		ImagePullPolicy: c.Spec.ImagePullPolicy,
-		Ports: []corev1.ContainerPort{{
-			Name: httpPortName, ContainerPort: realtimev1.NodePort, Protocol: corev1.ProtocolTCP,
-		}},
+		Ports: []corev1.ContainerPort{
+			{Name: httpPortName, ContainerPort: realtimev1.NodePort, Protocol: corev1.ProtocolTCP},
+			// The inter-node link (node/cluster): authenticated with the cluster secret.
+			{Name: clusterPortName, ContainerPort: realtimev1.ClusterPort, Protocol: corev1.ProtocolTCP},
+		},
 		Env:       nodeEnv(c, r.Name),
 		Resources: r.Resources,
 		// Startup allows 60 s for migrations and cluster join; readiness reacts within ~10 s so a
@@ -195,10 +198,10 @@ func buildHeadlessService(c *realtimev1.RealtimeCluster) *corev1.Service {
 			ClusterIP:                corev1.ClusterIPNone,
 			PublishNotReadyAddresses: true,
 			Selector:                 c.ClusterLabels(),
-			Ports: []corev1.ServicePort{{
-				Name: httpPortName, Port: realtimev1.NodePort, TargetPort: intstr.FromString(httpPortName),
-				Protocol: corev1.ProtocolTCP,
-			}},
+			Ports: []corev1.ServicePort{
+				{Name: httpPortName, Port: realtimev1.NodePort, TargetPort: intstr.FromString(httpPortName), Protocol: corev1.ProtocolTCP},
+				{Name: clusterPortName, Port: realtimev1.ClusterPort, TargetPort: intstr.FromString(clusterPortName), Protocol: corev1.ProtocolTCP},
+			},
 		},
 	}
 }

@@ -8,6 +8,9 @@ import (
 // NodePort is the port every realtime node listens on (HTTP, WebSocket, /healthz, /readyz).
 const NodePort int32 = 4000
 
+// ClusterPort is where nodes accept inter-node links (the node derives it from POD_IP).
+const ClusterPort int32 = 4001
+
 // StatefulSetName is the name of the StatefulSet (and PDB) of one region.
 func (c *RealtimeCluster) StatefulSetName(region string) string {
 	return c.Name + "-" + region
