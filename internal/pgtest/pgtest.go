@@ -152,11 +152,12 @@ func (i *Instance) CreateDatabase(tb testing.TB, name string) string {
 	return name
 }
 
-// Kill stops the server abruptly (SIGKILL to the postmaster's process group), as a crash would.
+// Kill stops the server abruptly (SIGKILL to the postmaster and every backend), as a crash would.
 func (i *Instance) Kill() {
 	if i.cmd == nil || i.cmd.Process == nil {
 		return
 	}
+	i.signalServer(syscall.SIGKILL, 10*time.Second)
 	_ = syscall.Kill(-i.cmd.Process.Pid, syscall.SIGKILL)
 	<-i.done
 	i.cmd = nil
@@ -185,15 +186,12 @@ func (i *Instance) stop() {
 	if i.cmd == nil || i.cmd.Process == nil {
 		return
 	}
-	// runuser does not forward signals, so signal the whole process group: postgres gets SIGINT
-	// (fast shutdown) directly.
-	_ = syscall.Kill(-i.cmd.Process.Pid, syscall.SIGINT)
-	select {
-	case <-i.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-i.cmd.Process.Pid, syscall.SIGKILL)
-		<-i.done
+	// SIGINT to the postmaster is a fast shutdown; anything still alive after it is killed.
+	if !i.signalServer(syscall.SIGINT, 10*time.Second) {
+		i.signalServer(syscall.SIGKILL, 5*time.Second)
 	}
+	_ = syscall.Kill(-i.cmd.Process.Pid, syscall.SIGKILL)
+	<-i.done
 	i.cmd = nil
 }
 
