@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -109,14 +110,23 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok"))
 }
 
-// resolveTenant finds the tenant from the first label of Host (spec 1.3), falling back to the
-// default tenant when the host names none.
+// resolveTenant finds the tenant from the first label of Host (spec 1.3). The default tenant
+// serves hosts that name no tenant at all (an IP address or a bare name such as localhost); a host
+// like unknown.example.com names a tenant, and an unknown one is refused as upstream does.
 func (s *Server) resolveTenant(r *http.Request) (*tenant.Tenant, bool) {
 	if t, ok := s.tenants.Get(tenant.ExternalIDFromHost(r.Host)); ok {
 		return t, true
 	}
-	if s.opts.DefaultTenant != "" {
+	if s.opts.DefaultTenant != "" && !namesTenant(r.Host) {
 		return s.tenants.Get(s.opts.DefaultTenant)
 	}
 	return nil, false
+}
+
+func namesTenant(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	return net.ParseIP(host) == nil && strings.Contains(host, ".")
 }

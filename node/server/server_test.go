@@ -21,6 +21,17 @@ func TestHeartbeatAndJoinReplyV2(t *testing.T) {
 	}
 }
 
+func TestDefaultTenantOnlyForHostsNamingNoTenant(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1:4000": false, "localhost:4000": false, "[::1]:4000": false, "localhost": false,
+		"dev.localhost:4000": true, "abc.supabase.co": true,
+	} {
+		if got := namesTenant(host); got != want {
+			t.Errorf("namesTenant(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
 func TestHeartbeatV1(t *testing.T) {
 	h := newHarness(t)
 	c := h.dial("1.0.0")
