@@ -1,7 +1,6 @@
 package changes
 
 import (
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -330,5 +329,3 @@ func arrayElements(lit string) ([]*string, bool) {
 	}
 	return out, true
 }
-
-var _ = strconv.Itoa

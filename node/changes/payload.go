@@ -1,9 +1,6 @@
 package changes
 
-import (
-	"strconv"
-	"time"
-)
+import "time"
 
 const (
 	errNoPK         = "Error 400: Bad Request, no primary key"
@@ -201,20 +198,4 @@ func appendField(buf []byte, first bool, c column, val colVal, oversized bool) (
 		return buf[:mark], first
 	}
 	return buf, false
-}
-
-// wrapIDs builds the full postgres_changes payload {"ids":[...],"data":...}; the channel layer
-// normally does this itself (it knows the ids), this is for tests and the legacy path.
-func wrapIDs(ids []int64, data []byte) []byte {
-	buf := make([]byte, 0, len(data)+32)
-	buf = append(buf, `{"data":`...)
-	buf = append(buf, data...)
-	buf = append(buf, `,"ids":[`...)
-	for i, id := range ids {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = strconv.AppendInt(buf, id, 10)
-	}
-	return append(buf, "]}"...)
 }

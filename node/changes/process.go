@@ -3,8 +3,6 @@ package changes
 import (
 	"context"
 	"fmt"
-
-	"github.com/jackc/pglogrepl"
 )
 
 const (
@@ -268,5 +266,3 @@ func (w *worker) loadRelation(ctx context.Context, rel *relation) error {
 	rel.typed = true
 	return rel.ensureLoaded(ctx, w.pool, ChangesPublication)
 }
-
-var _ = pglogrepl.LSN(0)

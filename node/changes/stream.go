@@ -2,7 +2,6 @@ package changes
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -231,8 +230,6 @@ func startStream(ctx context.Context, w *worker) (*pgconn.PgConn, error) {
 	}
 	return conn, nil
 }
-
-var errStopped = errors.New("stream stopped")
 
 // atomicLSN is an LSN shared between the reader, the processor and Status.
 type atomicLSN = atomic.Uint64

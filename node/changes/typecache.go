@@ -81,7 +81,7 @@ func missing(c *typeCache, oids []uint32, rows map[uint32]pgTypeRow) []uint32 {
 		if o == 0 {
 			continue
 		}
-		if _, ok := c.lookupLocked(o); ok {
+		if _, ok := c.lookup(o); ok {
 			continue
 		}
 		if _, ok := rows[o]; !ok {
@@ -89,16 +89,6 @@ func missing(c *typeCache, oids []uint32, rows map[uint32]pgTypeRow) []uint32 {
 		}
 	}
 	return out
-}
-
-func (c *typeCache) lookupLocked(oid uint32) (*typeInfo, bool) {
-	if t, ok := builtinTypes[oid]; ok {
-		return t, true
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.types[oid]
-	return t, ok
 }
 
 // build creates the typeInfo for oid; c.mu is held.
