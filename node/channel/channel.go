@@ -179,7 +179,6 @@ func (c *Channel) markStopped() bool {
 func (c *Channel) release() {
 	c.cancel()
 	c.deps.Broker.Unsubscribe(c.Topic, c.id)
-	c.deps.Broker.Unsubscribe(pubsub.OperationsTopic(c.tenant.ExternalID), c.id)
 	c.deps.Presence.UntrackAll(presence.Owner(c.id))
 	c.mu.Lock()
 	if c.expiry != nil {

@@ -212,7 +212,6 @@ func (c *Channel) prepareReplay() ([]*pubsub.Message, *Rejection) {
 func (c *Channel) start(msg phoenix.Message, replay []*pubsub.Message) {
 	d := c.deps
 	d.Broker.Subscribe(c.Topic, c)
-	d.Broker.Subscribe(pubsub.OperationsTopic(c.tenant.ExternalID), c)
 	c.conn.Joined(c)
 	reply, subscribe := c.prepareChanges()
 	c.reply(msg.JoinRef, msg.Ref, "ok", reply)

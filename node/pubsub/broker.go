@@ -100,6 +100,3 @@ func Topic(tenant, subTopic string, private bool) string {
 	}
 	return tenant + ":" + subTopic
 }
-
-// OperationsTopic is the tenant-wide topic for system notices such as "Server requested disconnect".
-func OperationsTopic(tenant string) string { return "realtime:operations:" + tenant }
