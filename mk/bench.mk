@@ -1,0 +1,24 @@
+# Benchmarks (not tests): the load generator against a spawned node, then the Go micro-benchmarks
+# of the node packages. Figures and how to read them: docs/benchmarks.md.
+
+BENCH_OUT   ?= bench.json
+# e.g. BENCH_FLAGS='--scenarios b,c --sat-step 3s'; see `bin/realtime-bench -h`.
+BENCH_FLAGS ?=
+BENCH_GO_PKGS ?= ./node/...
+
+##@ Benchmarks
+
+.PHONY: build-bench
+build-bench: | $(LOCALBIN) ## Build the load generator.
+	$(GO) build -o $(LOCALBIN)/realtime-bench ./cmd/realtime-bench
+
+.PHONY: bench
+bench: bench-load bench-go ## Run the load scenarios (a-e) and the Go micro-benchmarks.
+
+.PHONY: bench-load
+bench-load: build-node build-bench ## Load scenarios against a freshly spawned node; table on stdout, JSON in $(BENCH_OUT).
+	$(LOCALBIN)/realtime-bench --spawn $(LOCALBIN)/realtime-node --out $(BENCH_OUT) $(BENCH_FLAGS)
+
+.PHONY: bench-go
+bench-go: ## Go micro-benchmarks of the node packages.
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_GO_PKGS)
