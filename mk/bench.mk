@@ -4,7 +4,7 @@
 BENCH_OUT   ?= bench.json
 # e.g. BENCH_FLAGS='--scenarios b,c --sat-step 3s'; see `bin/realtime-bench -h`.
 BENCH_FLAGS ?=
-BENCH_GO_PKGS ?= ./node/...
+BENCH_GO_PKGS ?= $(filter-out ./node/changes/,$(shell $(GO) list -f '{{if .TestGoFiles}}./{{.ImportPath}}/{{end}}' ./node/... | sed 's|github.com/realtimeops/realtime/||'))
 
 ##@ Benchmarks
 
@@ -22,3 +22,5 @@ bench-load: build-node build-bench ## Load scenarios against a freshly spawned n
 .PHONY: bench-go
 bench-go: ## Go micro-benchmarks of the node packages.
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_GO_PKGS)
+	# Postgres Changes benchmarks run a fixed workload against a real Postgres: one iteration each.
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./node/changes/

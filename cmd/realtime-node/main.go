@@ -25,6 +25,7 @@ type config struct {
 	region        string
 	printDevHelp  bool
 	drainWindow   time.Duration
+	debugAddr     string
 	cluster       clusterConfig
 }
 
@@ -39,6 +40,7 @@ func parseFlags() config {
 	flag.StringVar(&c.region, "region", envOr("REGION", "local"), "region of this node")
 	flag.BoolVar(&c.printDevHelp, "print-dev-help", false, "print how to connect to the dev tenant")
 	flag.DurationVar(&c.drainWindow, "drain-window", 10*time.Second, "spread client disconnects over this long on shutdown")
+	flag.StringVar(&c.debugAddr, "debug-addr", os.Getenv("DEBUG_ADDR"), "serve pprof on this address (off when empty)")
 	clusterFlags(&c.cluster)
 	flag.Parse()
 	return c

@@ -78,6 +78,9 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	})
 	n := &node{log: log, tenants: src.registry, server: srv, pools: pools}
 	n.runners = append(n.runners, src.runners...)
+	if cfg.debugAddr != "" {
+		n.runners = append(n.runners, debugServer(cfg.debugAddr))
+	}
 	if cl != nil {
 		n.runners = append(n.runners, cl.disc.Run, cl.mesh.Run, cl.counters.Run, cl.wiring.Run)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,11 +46,17 @@ type Server struct {
 	draining atomic.Bool
 	log      *slog.Logger
 	mux      *http.ServeMux
+
+	// sockCtx ends every socket's goroutine when the server stops; sockets counts them.
+	sockCtx     context.Context
+	stopSockets context.CancelFunc
+	sockets     sync.WaitGroup
 }
 
 // New builds the server. deps.ShuttingDown is wired to the server's drain state.
 func New(deps *channel.Deps, opts Options) *Server {
 	s := &Server{opts: opts, deps: deps, tenants: deps.Tenants, keys: newKeyCache(), hub: newHub(), log: opts.Log}
+	s.sockCtx, s.stopSockets = context.WithCancel(context.Background())
 	deps.ShuttingDown = s.draining.Load
 	s.mux = s.routes()
 	deps.Tenants.Subscribe(s.onTenantEvent)
@@ -96,7 +103,10 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.hub.drain(s.opts.DrainWindow)
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	err := srv.Shutdown(shutCtx)
+	s.stopSockets()
+	s.sockets.Wait()
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return nil

@@ -40,9 +40,17 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("websocket upgrade failed", "err", err)
 		return
 	}
-	s.hub.add(params.Tenant.ExternalID, sock)
-	defer s.hub.remove(params.Tenant.ExternalID, sock)
-	sock.Serve(r.Context())
+	// The socket gets its own goroutine and the handler returns: net/http keeps its 4 KiB read and
+	// write buffers and the request alive for as long as a handler runs, which would cost every idle
+	// connection ~10 KiB it never uses. The server owns the goroutine (sockets, stopSockets).
+	id := params.Tenant.ExternalID
+	s.hub.add(id, sock)
+	s.sockets.Add(1)
+	go func() {
+		defer s.sockets.Done()
+		defer s.hub.remove(id, sock)
+		sock.Serve(s.sockCtx)
+	}()
 }
 
 func (s *Server) admit(r *http.Request) (socket.Params, *connectError) {

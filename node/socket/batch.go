@@ -2,7 +2,9 @@ package socket
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -95,5 +97,20 @@ func (h hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.bw.conn = conn
-	return conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(h.bw, 256)), nil
+	return conn, bufio.NewReadWriter(smallReader(brw.Reader, conn), bufio.NewWriterSize(h.bw, 256)), nil
+}
+
+// smallReader replaces the HTTP server's 4 KiB read buffer, which would stay allocated for the
+// life of every idle connection, by a 512-byte one that starts with whatever the server had
+// already buffered (frames a client sent right after the handshake). Large frame payloads are
+// read straight into their destination, so the small buffer costs nothing on the hot path.
+func smallReader(server *bufio.Reader, conn net.Conn) *bufio.Reader {
+	pending := server.Buffered()
+	if pending == 0 {
+		return bufio.NewReaderSize(conn, 512)
+	}
+	pre, _ := server.Peek(pending)
+	r := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(pre)), conn), max(512, pending))
+	_, _ = r.Peek(pending) // pull the pending bytes into r's buffer so Buffered() reports them
+	return r
 }
