@@ -13,7 +13,9 @@ func TestParseConfig(t *testing.T) {
 		problems int
 	}{
 		{"realtime-js defaults", `{"config":{"broadcast":{"ack":false,"self":false},"presence":{"key":"","enabled":false},"postgres_changes":[],"private":false},"access_token":"tok"}`,
-			func(c Config) bool { return !c.Ack && !c.Self && !c.Private && c.PresenceKey == "" && *c.AccessToken == "tok" && !c.Legacy }, 0},
+			func(c Config) bool {
+				return !c.Ack && !c.Self && !c.Private && c.PresenceKey == "" && *c.AccessToken == "tok" && !c.Legacy
+			}, 0},
 		{"string booleans any case", `{"config":{"broadcast":{"ack":"TRUE","self":"true"},"private":"False"}}`,
 			func(c Config) bool { return c.Ack && c.Self && !c.Private }, 0},
 		{"bad boolean defaults to false", `{"config":{"broadcast":{"ack":1}}}`,

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/changes"
+	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/limiter"
 	"github.com/realtimeops/realtime/node/phoenix"
 	"github.com/realtimeops/realtime/node/pubsub"
@@ -15,6 +15,14 @@ import (
 // Changes adapts changes.Service to the channel's view of Postgres Changes.
 type Changes struct {
 	Service *changes.Service
+	// Router, when set, takes the subscriptions instead of Service: in a cluster it registers them
+	// with the tenant's WAL owner wherever it runs (node/changes/remote.Layer).
+	Router Subscriber
+}
+
+// Subscriber is what subscribes a channel's bindings: changes.Service or a cluster router.
+type Subscriber interface {
+	Subscribe(ctx context.Context, t *tenant.Tenant, claims map[string]any, bindings []changes.Binding, sub changes.Subscriber) (unsubscribe func())
 }
 
 var _ channel.Changes = Changes{}
@@ -38,6 +46,9 @@ func (c Changes) Prepare(raw json.RawMessage) (json.RawMessage, channel.Subscrib
 		if t.Database == nil || !t.PostgresChanges {
 			sink.System("error", "Postgres Changes are not enabled for this tenant")
 			return func() {}
+		}
+		if c.Router != nil {
+			return c.Router.Subscribe(ctx, t, claims, bindings, sink)
 		}
 		return c.Service.Subscribe(ctx, t, claims, bindings, sink)
 	}
