@@ -96,8 +96,10 @@ func (w *Wiring) Run(ctx context.Context) error {
 				return nil
 			}
 			if ev.Kind == cluster.PeerUp {
-				w.sendState(ev.Peer.Name)
+				// Sweep first: a peer that restarted replaces its old replica, which must not be
+				// part of the state we send.
 				w.sweep(time.Now())
+				w.sendState(ev.Peer.Name)
 			}
 		case now := <-tick.C:
 			w.broadcastDelta()

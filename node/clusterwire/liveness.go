@@ -22,6 +22,10 @@ func (w *Wiring) sweep(now time.Time) {
 		}
 		epoch, connected := live[id.Node]
 		switch {
+		case id.Node == self.Node && id.Epoch < self.Epoch:
+			// Our own previous incarnation (learned from a peer after a restart): gone for good.
+			delete(w.missing, id)
+			w.cfg.Tracker.ReplicaPermDown(id)
 		case connected && epoch == id.Epoch:
 			delete(w.missing, id)
 			if r.Down {

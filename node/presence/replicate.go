@@ -57,15 +57,16 @@ func (t *CRDTTracker) ExtractDelta() (Delta, bool) {
 	return Delta{Segments: []Segment{seg}}, true
 }
 
-// FullState returns everything this replica knows, down replicas included (the
-// receiver judges liveness itself), for a state transfer to a peer that
-// reported a gap.
+// FullState returns everything this replica knows of live replicas, for a
+// state transfer to a new peer or one that reported a gap. Replicas this node
+// holds down are left out: a newcomer cannot know they are down and would show
+// their presences again for a whole down period.
 func (t *CRDTTracker) FullState() Delta {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	d := Delta{Segments: make([]Segment, 0, len(t.replicas))}
 	for _, rs := range t.replicas {
-		if rs.clock == 0 {
+		if rs.clock == 0 || rs.down {
 			continue
 		}
 		seg := Segment{Replica: rs.id, To: rs.clock, Adds: make([]Entry, 0, len(rs.byDot))}
@@ -106,9 +107,16 @@ func (t *CRDTTracker) MergeState(from ReplicaID, s Delta) {
 }
 
 // applySegment merges one segment (see the package doc for the rule) and
-// reports a gap. Segments about ourselves are ignored: we are the authority.
+// reports a gap. Segments about ourselves are ignored: we are the authority;
+// so are segments about an earlier incarnation of this node (same node name,
+// older epoch), which a peer may still relay after we restarted: those entries
+// belonged to channels that died with the old process.
 func (t *CRDTTracker) applySegment(s *Segment, db *diffBuilder) (gap bool) {
 	if s.Replica == t.self {
+		return false
+	}
+	if s.Replica.Node == t.self.Node && s.Replica.Epoch < t.self.Epoch {
+		t.gone[s.Replica] = struct{}{}
 		return false
 	}
 	if _, gone := t.gone[s.Replica]; gone {

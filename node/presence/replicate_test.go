@@ -328,3 +328,16 @@ func TestMergeStateIsCommutativeAndIgnoresSelf(t *testing.T) {
 		t.Fatalf("List=%s: want a3 still gone and b's entries merged", mustJSON(t, st))
 	}
 }
+
+func TestOwnEarlierIncarnationIsIgnored(t *testing.T) {
+	old := NewLocal(ReplicaID{Node: "n1", Epoch: 1}, nil)
+	if err := old.Track("t", "k", 1, []byte(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	var diffs []Diff
+	restarted := NewLocal(ReplicaID{Node: "n1", Epoch: 2}, func(d Diff) { diffs = append(diffs, d) })
+	restarted.MergeState(ReplicaID{Node: "n2", Epoch: 1}, old.FullState())
+	if len(restarted.List("t")) != 0 || len(diffs) != 0 {
+		t.Fatalf("presences of the killed process came back: %v %v", restarted.List("t"), diffs)
+	}
+}
