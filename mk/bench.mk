@@ -13,7 +13,7 @@ build-bench: | $(LOCALBIN) ## Build the load generator.
 	$(GO) build -o $(LOCALBIN)/realtime-bench ./cmd/realtime-bench
 
 .PHONY: bench
-bench: bench-load bench-go ## Run the load scenarios (a-e) and the Go micro-benchmarks.
+bench: bench-load bench-go bench-cluster ## Run the load scenarios (a-e), the Go micro-benchmarks and the cluster benchmarks.
 
 .PHONY: bench-load
 bench-load: build-node build-bench ## Load scenarios against a freshly spawned node; table on stdout, JSON in $(BENCH_OUT).
@@ -24,3 +24,7 @@ bench-go: ## Go micro-benchmarks of the node packages.
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_GO_PKGS)
 	# Postgres Changes benchmarks run a fixed workload against a real Postgres: one iteration each.
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./node/changes/
+
+.PHONY: bench-cluster
+bench-cluster: build-node ## Cross-node latency, cluster fan-out and presence convergence (node processes on 127.0.0.x).
+	REALTIME_NODE_BIN=$(LOCALBIN)/realtime-node $(GO) test -run '^$$' -bench . -benchtime 1x ./test/cluster/
