@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,11 +13,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/realtimeops/realtime/node/changes"
+	"github.com/realtimeops/realtime/node/changes/remote"
 	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/cluster"
 	"github.com/realtimeops/realtime/node/clusterwire"
 	"github.com/realtimeops/realtime/node/presence"
 	"github.com/realtimeops/realtime/node/pubsub"
+	"github.com/realtimeops/realtime/node/tenant"
 )
 
 // clusterConfig selects how this node finds and talks to the others.
@@ -55,6 +59,41 @@ type clusterParts struct {
 	disc     cluster.Discovery
 	counters *cluster.Counters
 	wiring   *clusterwire.Wiring
+	changes  []runner // Postgres Changes ownership and routing (changesOwner, routeChanges)
+}
+
+// changesOwner decides which tenants' WAL this node streams. The operator's assignment (Kubernetes
+// tenant source) stays; without the operator every node computes placement over the live members.
+func (c *clusterParts) changesOwner(src *tenantSource, log *slog.Logger) changes.Owner {
+	if _, standalone := src.owner.(changes.AlwaysOwner); !standalone {
+		return src.owner
+	}
+	o := remote.NewMeshOwner(remote.OwnerConfig{Mesh: c.mesh, Tenants: src.registry.Get, Mapping: regionMapping(log),
+		Members: c.disc.Members, Log: log})
+	c.changes = append(c.changes, o.Run)
+	return o
+}
+
+// routeChanges registers the node's Postgres Changes subscriptions with each tenant's WAL owner
+// and serves the other nodes' subscriptions for the tenants this node streams.
+func (c *clusterParts) routeChanges(cdc *changes.Service, reg tenant.Registry, log *slog.Logger) *remote.Layer {
+	l := remote.New(remote.Config{Mesh: c.mesh, Service: cdc, Tenants: reg.Get, Log: log})
+	c.changes = append(c.changes, l.Run)
+	return l
+}
+
+// regionMapping reads REGION_MAPPING (a JSON object of database region → node region, spec 8.4).
+func regionMapping(log *slog.Logger) map[string]string {
+	v := os.Getenv("REGION_MAPPING")
+	if v == "" {
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		log.Error("ignoring malformed REGION_MAPPING", "err", err)
+		return nil
+	}
+	return m
 }
 
 // newCluster builds discovery, mesh and wiring; nil when the node runs alone.

@@ -56,9 +56,16 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	pools := tenantdb.NewManager(log, tenantdb.Options{})
 	access := &dbaccess.Access{Pools: pools}
 	deps.Database, deps.Authorizer, deps.Replayer = access, access, access
-	cdc := changes.NewService(pools, src.owner, log, reg)
+	owner := src.owner
+	if cl != nil {
+		owner = cl.changesOwner(src, log)
+	}
+	cdc := changes.NewService(pools, owner, log, reg)
 	cdc.SetBroadcastSink(dbaccess.BroadcastSink(broker, rates))
 	deps.Changes = dbaccess.Changes{Service: cdc}
+	if cl != nil {
+		deps.Changes = dbaccess.Changes{Service: cdc, Router: cl.routeChanges(cdc, src.registry, log)}
+	}
 	if src.bind != nil {
 		src.bind(cdc)
 	}
@@ -83,6 +90,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	}
 	if cl != nil {
 		n.runners = append(n.runners, cl.disc.Run, cl.mesh.Run, cl.counters.Run, cl.wiring.Run)
+		n.runners = append(n.runners, cl.changes...)
 	}
 	n.runners = append(n.runners, cdc.Run, func(ctx context.Context) error {
 		rates.Run(ctx, limiter.TickSeconds*time.Second)

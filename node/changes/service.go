@@ -48,6 +48,7 @@ type Service struct {
 	log     *slog.Logger
 	metrics *metrics
 	sink    atomic.Pointer[BroadcastSink]
+	hooks   hooks
 
 	mu      sync.Mutex
 	tenants map[string]*tenantState

@@ -72,6 +72,9 @@ func (s *Service) Subscribe(ctx context.Context, t *tenant.Tenant, claims map[st
 		}
 		ts.reg.add(subn)
 		added = subn
+		if n, ok := sub.(RegisteredNotifier); ok {
+			n.Registered()
+		}
 		token = s.markReady(ctx, t, ts.reg, sub)
 	}()
 	return unsubscribe

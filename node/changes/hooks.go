@@ -1,0 +1,41 @@
+package changes
+
+import (
+	"context"
+
+	"github.com/realtimeops/realtime/node/tenant"
+)
+
+// Hooks let a cluster layer (node/changes/remote) take part in a tenant stream's life without
+// this package knowing about the mesh. All are optional; set them before Run.
+
+// StreamGate runs when a tenant's stream is about to start on this node, before the slot is
+// read. The cluster layer uses it to collect the subscriptions other nodes hold for the tenant
+// (re-registration after an owner change) so that the first change read from the slot already
+// has its subscribers. release runs after the stream stopped. An error (only ctx's) skips the
+// stream.
+type StreamGate func(ctx context.Context, t *tenant.Tenant) (release func(), err error)
+
+// Barrier runs after a batch of changes was handed to the subscribers and before the stream may
+// confirm the slot past it. A subscriber that forwards changes (to another node) waits here
+// until they were accepted; an error restarts the stream from the last confirmed position, so
+// the batch is delivered again rather than lost.
+type Barrier func(ctx context.Context, externalID string) error
+
+// RegisteredNotifier is implemented by a Subscriber that wants to know when its subscription
+// was validated and entered the tenant's registry (changes from then on are matched to it).
+// Subscribe calls Registered once, before readiness ("Subscribed to PostgreSQL").
+type RegisteredNotifier interface {
+	Registered()
+}
+
+type hooks struct {
+	gate    StreamGate
+	barrier Barrier
+}
+
+// SetStreamGate installs g; call before Run.
+func (s *Service) SetStreamGate(g StreamGate) { s.hooks.gate = g }
+
+// SetBarrier installs b; call before Run.
+func (s *Service) SetBarrier(b Barrier) { s.hooks.barrier = b }

@@ -1,0 +1,312 @@
+package clusterchanges
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+const (
+	jwtSecret = "clusterchanges-test-jwt-secret-0123456789abcdef"
+	tenantID  = "realtime-dev"
+)
+
+// nodeBinary returns REALTIME_NODE_BIN (make test builds it) or builds the node into a temp dir.
+func nodeBinary(t *testing.T) string {
+	if bin := os.Getenv("REALTIME_NODE_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(t.TempDir(), "realtime-node")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/realtime-node")
+	cmd.Dir = "../.."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build node: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func tenantsFile(t *testing.T, host string, port int, db string) string {
+	doc := fmt.Sprintf(`apiVersion: v1
+kind: Secret
+metadata: {name: jwt, namespace: default}
+stringData: {secret: %s}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: default}
+stringData: {password: postgres}
+---
+apiVersion: realtime.realtimeops.io/v1alpha1
+kind: Tenant
+metadata: {name: realtime-dev, namespace: default}
+spec:
+  clusterRef: {name: realtime}
+  externalId: %s
+  jwt: {secretRef: {name: jwt, key: secret}}
+  database:
+    host: %s
+    port: %d
+    name: %s
+    user: postgres
+    passwordSecretRef: {name: db, key: password}
+    sslMode: disable
+    region: local
+  postgresChanges: {enabled: true}
+`, jwtSecret, tenantID, host, port, db)
+	p := filepath.Join(t.TempDir(), "tenants.yaml")
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func freePort(t *testing.T, ip string) int {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatalf("free port on %s: %v", ip, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// node is one realtime-node process.
+type node struct {
+	name, http string
+	cmd        *exec.Cmd
+	logs       *lockedBuf
+	done       chan struct{}
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startNode(t *testing.T, bin, name, ip, dsn, cluster, tenants string) *node {
+	httpAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
+	clusterAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
+	cmd := exec.Command(bin, "--cluster", "postgres", "--cluster-db", dsn, "--cluster-name", cluster,
+		"--cluster-addr", clusterAddr, "--node-name", name, "--region", "local", "--addr", httpAddr,
+		"--tenants", tenants, "--default-tenant", tenantID, "--log-level", "info", "--drain-window", "0s")
+	cmd.Env = append(os.Environ(), "CLUSTER_SECRET=clusterchanges-test-secret-0123456789")
+	n := &node{name: name, http: httpAddr, cmd: cmd, logs: &lockedBuf{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = n.logs, n.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { _ = cmd.Wait(); close(n.done) }()
+	t.Cleanup(func() {
+		n.kill(syscall.SIGTERM)
+		select {
+		case <-n.done:
+		case <-time.After(15 * time.Second):
+			n.kill(syscall.SIGKILL)
+			<-n.done
+		}
+		if t.Failed() {
+			t.Logf("log of %s:\n%s", name, n.logs.String())
+		}
+	})
+	waitFor(t, 20*time.Second, name+" ready", func() bool {
+		resp, err := http.Get("http://" + httpAddr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return n
+}
+
+// kill signals the process itself (by its pid).
+func (n *node) kill(sig syscall.Signal) {
+	select {
+	case <-n.done:
+	default:
+		_ = n.cmd.Process.Signal(sig)
+	}
+}
+
+// status reads /status: peers and whether this node streams the tenant.
+func (n *node) status() (peers int, streaming bool) {
+	resp, err := http.Get("http://" + n.http + "/status")
+	if err != nil {
+		return -1, false
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Peers       []json.RawMessage `json:"peers"`
+		Replication []struct {
+			Tenant    string `json:"tenant"`
+			Owned     bool   `json:"owned"`
+			Streaming bool   `json:"streaming"`
+		} `json:"replication"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return -1, false
+	}
+	for _, r := range st.Replication {
+		if r.Tenant == tenantID && r.Owned && r.Streaming {
+			streaming = true
+		}
+	}
+	return len(st.Peers), streaming
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// anonJWT is an HS256 token with role anon, valid for an hour.
+func anonJWT() string {
+	enc := base64.RawURLEncoding
+	head := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	body := enc.EncodeToString([]byte(fmt.Sprintf(`{"role":"anon","exp":%d}`, time.Now().Add(time.Hour).Unix())))
+	mac := hmac.New(sha256.New, []byte(jwtSecret))
+	mac.Write([]byte(head + "." + body))
+	return head + "." + body + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+// client is a raw Phoenix V2 WebSocket client subscribed to INSERTs on public.seq; it records
+// when each row id first arrived and the postgres_changes system messages.
+type client struct {
+	mu     sync.Mutex
+	first  map[int64]time.Time
+	system []string
+}
+
+func subscribe(ctx context.Context, t *testing.T, n *node) *client {
+	tok := anonJWT()
+	conn, _, err := websocket.Dial(ctx, "ws://"+n.http+"/socket/websocket?vsn=2.0.0&apikey="+tok, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", n.name, err)
+	}
+	conn.SetReadLimit(1 << 20)
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	join := []any{"1", "1", "realtime:seq", "phx_join", map[string]any{
+		"access_token": tok,
+		"config": map[string]any{
+			"broadcast": map[string]any{"self": false}, "presence": map[string]any{"enabled": false},
+			"private":          false,
+			"postgres_changes": []any{map[string]any{"event": "INSERT", "schema": "public", "table": "seq"}},
+		}}}
+	b, _ := json.Marshal(join)
+	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
+		t.Fatalf("join on %s: %v", n.name, err)
+	}
+	c := &client{first: map[int64]time.Time{}}
+	go c.read(ctx, conn)
+	return c
+}
+
+func (c *client) read(ctx context.Context, conn *websocket.Conn) {
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		var f []json.RawMessage
+		if json.Unmarshal(data, &f) != nil || len(f) < 5 {
+			continue
+		}
+		var event string
+		_ = json.Unmarshal(f[3], &event)
+		switch event {
+		case "postgres_changes":
+			var p struct {
+				Data struct {
+					Record struct {
+						ID int64 `json:"id"`
+					} `json:"record"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(f[4], &p) == nil {
+				c.mu.Lock()
+				if _, ok := c.first[p.Data.Record.ID]; !ok {
+					c.first[p.Data.Record.ID] = time.Now()
+				}
+				c.mu.Unlock()
+			}
+		case "system":
+			var p struct {
+				Extension, Status, Message string
+			}
+			if json.Unmarshal(f[4], &p) == nil && p.Extension == "postgres_changes" {
+				c.mu.Lock()
+				c.system = append(c.system, p.Status+": "+p.Message)
+				c.mu.Unlock()
+			}
+		}
+	}
+}
+
+func (c *client) subscribed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, s := range c.system {
+		if s == "ok: Subscribed to PostgreSQL" {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *client) firstAfter(id int64) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var first time.Time
+	for k, at := range c.first {
+		if k > id && (first.IsZero() || at.Before(first)) {
+			first = at
+		}
+	}
+	return first, !first.IsZero()
+}
+
+func (c *client) missing(ids []int64) []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int64
+	for _, id := range ids {
+		if _, ok := c.first[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
