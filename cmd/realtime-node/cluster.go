@@ -119,7 +119,7 @@ func newCluster(cfg config, log *slog.Logger, reg prometheus.Registerer, broker 
 	reg.MustRegister(counters.Collector())
 	w := clusterwire.New(clusterwire.Config{
 		Mesh: mesh, Broker: broker, Tracker: tracker, Users: users, Counters: counters,
-		BroadcastPeriod: c.presencePulse, DownPeriod: c.presenceDown, Log: log,
+		BroadcastPeriod: c.presencePulse, DownPeriod: c.presenceDown, Log: log, Registerer: reg,
 	})
 	return &clusterParts{mesh: mesh, disc: disc, counters: counters, wiring: w}, nil
 }

@@ -5,6 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	decoded, delivered, duplicates, restarts, rlsQueries, broadcasts prometheus.Counter
 	lag                                                              *prometheus.GaugeVec
+	ownership                                                        *prometheus.CounterVec
 	rlsSeconds                                                       prometheus.Histogram
 }
 
@@ -24,12 +25,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "realtime.messages inserts handed to the broadcast sink."}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "realtime_replication_slot_lag_bytes",
 			Help: "Server WAL end minus the slot position confirmed by this node."}, []string{"tenant"}),
+		ownership: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_changes_ownership_changes_total",
+			Help: "Tenant WAL streams this node started (acquired) or stopped (released)."}, []string{"change"}),
 		rlsSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "realtime_changes_rls_check_seconds",
 			Help: "Duration of the RLS checks of one batch.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.decoded, m.delivered, m.duplicates, m.restarts,
-			m.rlsQueries, m.broadcasts, m.lag, m.rlsSeconds} {
+			m.rlsQueries, m.broadcasts, m.lag, m.ownership, m.rlsSeconds} {
 			reg.MustRegister(c)
 		}
 	}

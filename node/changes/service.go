@@ -167,6 +167,7 @@ func (s *Service) reconcile() {
 
 // startWorker starts ts's stream; s.mu is held.
 func (s *Service) startWorker(ts *tenantState) {
+	s.metrics.ownership.WithLabelValues("acquired").Inc()
 	ctx, cancel := context.WithCancel(s.runCtx)
 	w := newWorker(s, ts.t, ts.reg)
 	ts.worker, ts.cancel, ts.done = w, cancel, make(chan struct{})
@@ -184,6 +185,7 @@ func (s *Service) stopWorker(ts *tenantState) {
 	if ts.worker == nil {
 		return
 	}
+	s.metrics.ownership.WithLabelValues("released").Inc()
 	ts.cancel()
 	s.metrics.lag.DeleteLabelValues(ts.t.ExternalID)
 	ts.worker, ts.cancel = nil, nil

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/cluster"
 	"github.com/realtimeops/realtime/node/presence"
@@ -31,12 +33,17 @@ type Config struct {
 	// PermDownPeriod is when a vanished node's presence state is forgotten; default 20 min.
 	PermDownPeriod time.Duration
 	Log            *slog.Logger
+	// Registerer receives the presence replication metrics (may be nil).
+	Registerer prometheus.Registerer
 }
 
 // Wiring is the running connection; create it before the mesh runs (it registers handlers).
 type Wiring struct {
 	cfg Config
 	bus *cluster.Bus
+
+	stateSync    prometheus.Histogram // time to merge a full state from a peer
+	replicasDown prometheus.Counter
 
 	mu      sync.Mutex
 	missing map[presence.ReplicaID]time.Time // replicas whose node is not connected, since when
@@ -53,7 +60,15 @@ func New(cfg Config) *Wiring {
 	if cfg.PermDownPeriod <= 0 {
 		cfg.PermDownPeriod = presence.DefaultPermDownPeriod
 	}
-	w := &Wiring{cfg: cfg, missing: map[presence.ReplicaID]time.Time{}}
+	w := &Wiring{cfg: cfg, missing: map[presence.ReplicaID]time.Time{},
+		stateSync: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "realtime_presence_state_sync_seconds",
+			Help: "Time to merge a presence full state received from another node.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}),
+		replicasDown: prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_presence_replicas_down_total",
+			Help: "Remote presence replicas marked down because their node was unreachable for the down period."}),
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(w.stateSync, w.replicasDown)
+	}
 	w.bus = cluster.NewBus(cfg.Mesh, cluster.TypeBroadcast, w.deliver)
 	cfg.Broker.SetForwarder(w.forward)
 	cfg.Mesh.Handle(cluster.TypePresenceDelta, w.onDelta)
@@ -146,7 +161,9 @@ func (w *Wiring) onState(from cluster.Member, payload []byte) {
 		w.cfg.Log.Warn("dropping malformed presence state", "from", from.Name, "err", err)
 		return
 	}
+	start := time.Now()
 	w.cfg.Tracker.MergeState(replicaOf(from), d)
+	w.stateSync.Observe(time.Since(start).Seconds())
 }
 
 func (w *Wiring) onAsk(from cluster.Member, _ []byte) { w.sendState(from.Name) }

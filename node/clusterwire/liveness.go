@@ -47,6 +47,7 @@ func (w *Wiring) sweep(now time.Time) {
 			} else if gone >= w.cfg.DownPeriod && !r.Down {
 				w.cfg.Log.Info("presence replica down", "replica", id.String(), "unreachable_for", gone.String())
 				w.cfg.Tracker.ReplicaDown(id)
+				w.replicasDown.Inc()
 			}
 		}
 	}
