@@ -114,7 +114,16 @@ func newCluster(cfg config, log *slog.Logger, reg prometheus.Registerer, broker 
 	if err != nil {
 		return nil, err
 	}
-	mesh := cluster.NewMesh(self, secret, disc, cluster.Options{ListenAddr: c.addr}, log, reg)
+	opts := cluster.Options{ListenAddr: c.addr}
+	if files := tlsFromEnv(); files.enabled() {
+		if opts.ServerTLS, err = files.serverConfig(); err != nil {
+			return nil, err
+		}
+		if opts.ClientTLS, err = files.clientConfig(); err != nil {
+			return nil, err
+		}
+	}
+	mesh := cluster.NewMesh(self, secret, disc, opts, log, reg)
 	counters := cluster.NewCounters(mesh, cluster.CountersOptions{})
 	reg.MustRegister(counters.Collector())
 	w := clusterwire.New(clusterwire.Config{

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -62,9 +61,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", cfg.addr)
+	l, err := listen(cfg.addr, tlsFromEnv())
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+		return err
 	}
 	log.Info("realtime node listening", "addr", l.Addr().String(), "node", cfg.nodeName, "region", cfg.region)
 	if cfg.printDevHelp {
