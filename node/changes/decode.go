@@ -2,7 +2,8 @@ package changes
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"github.com/realtimeops/realtime/node/phoenix"
 )
 
 // appendValue appends the JSON form of a non-NULL value given in its Postgres text output form
@@ -116,57 +117,8 @@ func validJSONNumber(s string) bool {
 	return i == len(s)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string (invalid UTF-8 becomes U+FFFD, like encoding/json).
-func appendString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\u202`...)
-			buf = append(buf, hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
-}
+// appendString appends s as a JSON string (shared encoder: no HTML escaping, invalid UTF-8 -> U+FFFD).
+func appendString(buf []byte, s string) []byte { return phoenix.AppendString(buf, s) }
 
 // arrayNode is a parsed Postgres array literal: either a sub-array (children) or an element.
 type arrayNode struct {

@@ -180,5 +180,5 @@ func refString(b []byte) json.RawMessage {
 	if len(b) == 0 {
 		return nil
 	}
-	return appendString(nil, string(b))
+	return AppendString(nil, string(b))
 }

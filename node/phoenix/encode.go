@@ -19,17 +19,17 @@ func EncodeText(v Version, joinRef, ref json.RawMessage, topic, event string, pa
 		b = append(b, ',')
 		b = appendRaw(b, ref)
 		b = append(b, ',')
-		b = appendString(b, topic)
+		b = AppendString(b, topic)
 		b = append(b, ',')
-		b = appendString(b, event)
+		b = AppendString(b, event)
 		b = append(b, ',')
 		b = append(b, payload...)
 		return append(b, ']')
 	}
 	b = append(b, `{"topic":`...)
-	b = appendString(b, topic)
+	b = AppendString(b, topic)
 	b = append(b, `,"event":`...)
-	b = appendString(b, event)
+	b = AppendString(b, event)
 	b = append(b, `,"payload":`...)
 	b = append(b, payload...)
 	b = append(b, `,"ref":`...)
@@ -49,7 +49,7 @@ func ReplyPayload(status string, response json.RawMessage) json.RawMessage {
 	}
 	b := make([]byte, 0, 32+len(response))
 	b = append(b, `{"status":`...)
-	b = appendString(b, status)
+	b = AppendString(b, status)
 	b = append(b, `,"response":`...)
 	b = append(b, response...)
 	return append(b, '}')
@@ -57,7 +57,7 @@ func ReplyPayload(status string, response json.RawMessage) json.RawMessage {
 
 // ErrorReason builds the join/presence error response {"reason":R}.
 func ErrorReason(reason string) json.RawMessage {
-	b := append([]byte(`{"reason":`), appendString(nil, reason)...)
+	b := append([]byte(`{"reason":`), AppendString(nil, reason)...)
 	return append(b, '}')
 }
 
@@ -84,7 +84,7 @@ func UserBroadcastJSON(u *UserBroadcast) (json.RawMessage, bool) {
 	}
 	b := make([]byte, 0, 48+len(u.Event)+len(u.Payload)+len(u.Meta))
 	b = append(b, `{"event":`...)
-	b = appendString(b, u.Event)
+	b = AppendString(b, u.Event)
 	b = append(b, `,"payload":`...)
 	b = append(b, u.Payload...)
 	b = append(b, `,"type":"broadcast"`...)
@@ -104,9 +104,9 @@ func appendRaw(b []byte, raw json.RawMessage) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string without HTML escaping (realtime-js does not need it and
+// AppendString appends s as a JSON string without HTML escaping (realtime-js does not need it and
 // it keeps frames identical to what the sender wrote). Invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -156,7 +156,7 @@ func appendString(b []byte, s string) []byte {
 }
 
 // String encodes s as a JSON string.
-func String(s string) json.RawMessage { return appendString(nil, s) }
+func String(s string) json.RawMessage { return AppendString(nil, s) }
 
 // Int encodes n as a JSON number.
 func Int(n int64) json.RawMessage { return strconv.AppendInt(nil, n, 10) }

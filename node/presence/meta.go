@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"unicode/utf8"
+
+	"github.com/realtimeops/realtime/node/phoenix"
 )
 
 // ErrMetaNotObject is returned by Track when the meta is not a JSON object;
@@ -201,46 +202,6 @@ func appendFilteredFields(b, data []byte) ([]byte, error) {
 	return b, nil
 }
 
-// appendString appends s as a JSON string. Unlike encoding/json it does not
-// escape <, > and &, matching what the Elixir server (Jason) sends.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, `\n`...)
-			case '\r':
-				b = append(b, `\r`...)
-			case '\t':
-				b = append(b, `\t`...)
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendString appends s as a JSON string without escaping <, > and &, as the Elixir server (Jason)
+// does; the encoder is shared with the wire frames.
+func appendString(b []byte, s string) []byte { return phoenix.AppendString(b, s) }
