@@ -20,6 +20,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
+	"github.com/realtimeops/realtime/internal/envtestbin"
 )
 
 // The envtest suite runs the real kube-apiserver and etcd (built by hack/k8s-test-bins.sh) with
@@ -31,27 +32,12 @@ var (
 	testScheme = runtime.NewScheme()
 )
 
-// assetsDir finds etcd and kube-apiserver; missing binaries fail the suite, never skip it.
-func assetsDir() (string, error) {
-	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "k8s-test-bins", "v1.37.2")
-	}
-	for _, b := range []string{"etcd", "kube-apiserver"} {
-		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			return "", fmt.Errorf("missing %s in %s: run `make test-bins-envtest` first (%v)", b, dir, err)
-		}
-	}
-	return dir, nil
-}
-
 func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
 }
 
 func runSuite(m *testing.M) int {
-	dir, err := assetsDir()
+	dir, err := envtestbin.Dir()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		return 1

@@ -22,20 +22,15 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/realtimeops/realtime/internal/envtestbin"
 )
 
-// assetsDir is $KUBEBUILDER_ASSETS, else the cache `make test-bins-envtest` fills. A missing
-// binary fails the test: it never skips.
+// assetsDir fails the test when the envtest binaries are missing: it never skips.
 func assetsDir(t *testing.T) string {
-	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "k8s-test-bins", "v1.37.2")
-	}
-	for _, b := range []string{"etcd", "kube-apiserver"} {
-		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			t.Fatalf("envtest binary %s missing in %s (set KUBEBUILDER_ASSETS or run `make test-bins-envtest`): %v", b, dir, err)
-		}
+	dir, err := envtestbin.Dir()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

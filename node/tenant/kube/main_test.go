@@ -10,6 +10,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/realtimeops/realtime/internal/envtestbin"
 )
 
 // The tests of this package run against a real kube-apiserver and etcd (envtest) with the
@@ -20,27 +22,12 @@ var (
 	dynCS   dynamic.Interface
 )
 
-// assetsDir is $KUBEBUILDER_ASSETS, else the cache `make test-bins-envtest` fills.
-func assetsDir() (string, error) {
-	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "k8s-test-bins", "v1.37.2")
-	}
-	for _, b := range []string{"etcd", "kube-apiserver"} {
-		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			return "", fmt.Errorf("envtest binary %s missing in %s (set KUBEBUILDER_ASSETS or run `make test-bins-envtest`): %w", b, dir, err)
-		}
-	}
-	return dir, nil
-}
-
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
 func runMain(m *testing.M) int {
-	dir, err := assetsDir()
+	dir, err := envtestbin.Dir()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		return 1
