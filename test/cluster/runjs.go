@@ -1,14 +1,10 @@
 package clustertest
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -42,17 +38,17 @@ func RunJS(t *testing.T, file string, env []string, timeout time.Duration) {
 	cmd.WaitDelay = 5 * time.Second
 	out, runErr := cmd.CombinedOutput()
 
-	results, parseErr := parseTAP(tap)
+	results, parseErr := conformance.ParseTAP(tap)
 	if parseErr != nil || len(results) == 0 {
 		t.Fatalf("node --test %s: %v (tap: %v)\n%s", file, runErr, parseErr, out)
 	}
 	for _, r := range results {
-		t.Run(r.name, func(t *testing.T) {
+		t.Run(r.Name, func(t *testing.T) {
 			switch {
-			case r.skip:
-				t.Skip(r.detail)
-			case !r.ok:
-				t.Errorf("scenario failed:\n%s", r.detail)
+			case r.Skip:
+				t.Skip(r.Detail)
+			case !r.OK:
+				t.Errorf("scenario failed:\n%s", r.Detail)
 			}
 		})
 	}
@@ -62,57 +58,4 @@ func RunJS(t *testing.T, file string, env []string, timeout time.Duration) {
 	if testing.Verbose() {
 		t.Logf("node --test %s:\n%s", file, out)
 	}
-}
-
-type jsResult struct {
-	name     string
-	ok, skip bool
-	detail   string
-}
-
-var tapLine = regexp.MustCompile(`^(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO).*)?$`)
-
-// parseTAP reads the top-level results of Node's TAP reporter with their YAML diagnostics
-// (same format as test/conformance; copied because that parser is not exported).
-func parseTAP(path string) ([]jsResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open tap output: %w", err)
-	}
-	defer f.Close()
-	var (
-		res   []jsResult
-		cur   *jsResult
-		inDoc bool
-		doc   strings.Builder
-	)
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if m := tapLine.FindStringSubmatch(line); m != nil {
-			name := strings.NewReplacer(`\#`, "#", `\\`, `\`).Replace(m[2])
-			res = append(res, jsResult{name: name, ok: m[1] == "ok", skip: m[3] == "SKIP"})
-			cur = &res[len(res)-1]
-			continue
-		}
-		if cur == nil {
-			continue
-		}
-		switch {
-		case line == "  ---":
-			inDoc = true
-			doc.Reset()
-		case line == "  ...":
-			inDoc = false
-			cur.detail = doc.String()
-		case inDoc:
-			doc.WriteString(strings.TrimPrefix(line, "  "))
-			doc.WriteByte('\n')
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read tap output: %w", err)
-	}
-	return res, nil
 }

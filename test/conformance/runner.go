@@ -45,7 +45,7 @@ func RunJS(t *testing.T, file string, env []string, timeout time.Duration) {
 	cmd.Env = append(os.Environ(), env...)
 	out, runErr := cmd.CombinedOutput()
 
-	results, parseErr := parseTAP(tap)
+	results, parseErr := ParseTAP(tap)
 	if parseErr != nil || len(results) == 0 {
 		t.Fatalf("node --test %s: %v (tap: %v)\n%s", file, runErr, parseErr, out)
 	}
@@ -76,9 +76,9 @@ func SuiteDir() (string, error) {
 
 var tapLine = regexp.MustCompile(`^(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO).*)?$`)
 
-// parseTAP reads the top-level results (no indentation) of Node's TAP reporter, each with the
+// ParseTAP reads the top-level results (no indentation) of Node's TAP reporter, each with the
 // YAML diagnostics block that follows it.
-func parseTAP(path string) ([]JSResult, error) {
+func ParseTAP(path string) ([]JSResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open tap output: %w", err)
