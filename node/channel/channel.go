@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/realtimeops/realtime/node/auth"
 	"github.com/realtimeops/realtime/node/limiter"
 	"github.com/realtimeops/realtime/node/phoenix"
@@ -45,6 +47,10 @@ type Channel struct {
 	replayed       map[string]struct{}
 	expiry         *time.Timer
 	unsubChanges   func()
+
+	// The tenant's counters, looked up once at join: every delivery counts one event.
+	events, presenceEvents                 *limiter.Counter
+	eventsMetric, presenceMetric, dbMetric prometheus.Counter
 }
 
 // permissions is the per-channel RLS policy cache of spec 4.7 (private channels only).
@@ -75,10 +81,9 @@ func (c *Channel) Deliver(m *pubsub.Message) {
 		if !c.canRead(true) || c.wasReplayed(m.MetaID) {
 			return
 		}
-		rates := c.deps.Rates.Counter(c.tenant.ExternalID, limiter.Events)
-		rates.Add(1)
-		c.deps.Metrics.Events.WithLabelValues(c.tenant.ExternalID).Inc()
-		if rates.Triggered() {
+		c.events.Add(1)
+		c.eventsMetric.Inc()
+		if c.events.Triggered() {
 			go c.Shutdown("Too many messages per second")
 			return
 		}
@@ -200,9 +205,19 @@ func (c *Channel) Stopped() bool {
 	return c.stopped
 }
 
+// bindCounters looks up the tenant's rate counters and metric series once per channel.
+func (c *Channel) bindCounters() {
+	t := c.tenant.ExternalID
+	c.events = c.deps.Rates.Counter(t, limiter.Events)
+	c.presenceEvents = c.deps.Rates.Counter(t, limiter.PresenceEvents)
+	c.eventsMetric = c.deps.Metrics.Events.WithLabelValues(t)
+	c.presenceMetric = c.deps.Metrics.PresenceEvents.WithLabelValues(t)
+	c.dbMetric = c.deps.Metrics.DBEvents.WithLabelValues(t)
+}
+
 func (c *Channel) countPresence(n int) {
-	c.deps.Rates.Counter(c.tenant.ExternalID, limiter.PresenceEvents).Add(int64(n))
-	c.deps.Metrics.PresenceEvents.WithLabelValues(c.tenant.ExternalID).Add(float64(n))
+	c.presenceEvents.Add(int64(n))
+	c.presenceMetric.Add(float64(n))
 }
 
 // Notice pushes a tenant-wide `system` payload (already encoded) on this channel.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/realtimeops/realtime/node/auth"
-	"github.com/realtimeops/realtime/node/limiter"
 	"github.com/realtimeops/realtime/node/phoenix"
 	"github.com/realtimeops/realtime/node/pubsub"
 )
@@ -24,7 +23,7 @@ func (c *Channel) HandleIn(msg phoenix.Message) {
 		c.handleAccessToken(msg.Payload)
 	default:
 		// Unknown events get no reply but count against the events limiter (spec 2.6).
-		c.deps.Rates.Counter(c.tenant.ExternalID, limiter.Events).Add(1)
+		c.events.Add(1)
 	}
 }
 
@@ -37,8 +36,8 @@ func (c *Channel) handleBroadcast(msg phoenix.Message) {
 		}
 	}
 	t := c.tenant.ExternalID
-	c.deps.Rates.Counter(t, limiter.Events).Add(1)
-	c.deps.Metrics.Events.WithLabelValues(t).Inc()
+	c.events.Add(1)
+	c.eventsMetric.Inc()
 	m := &pubsub.Message{Topic: c.Topic, WireTopic: c.Wire, Event: phoenix.EventBroadcast, Payload: msg.Payload, User: msg.User}
 	size := m.Size()
 	c.deps.Metrics.PayloadSize.WithLabelValues(t, "broadcast").Observe(float64(size))
@@ -204,9 +203,8 @@ type changesSink Channel
 
 func (s *changesSink) PostgresChange(ids []int64, data json.RawMessage) {
 	c := (*Channel)(s)
-	t := c.tenant.ExternalID
-	c.deps.Rates.Counter(t, limiter.Events).Add(1)
-	c.deps.Metrics.DBEvents.WithLabelValues(t).Inc()
+	c.events.Add(1)
+	c.dbMetric.Inc()
 	var b bytes.Buffer
 	b.Grow(len(data) + 32)
 	b.WriteString(`{"ids":[`)

@@ -64,6 +64,7 @@ func Join(deps *Deps, conn Conn, msg phoenix.Message, subTopic string, replacing
 	if c.presKey == "" {
 		c.presKey = uuid.NewString()
 	}
+	c.bindCounters()
 	if rej := c.checkDatabase(); rej != nil {
 		cancel()
 		return nil, rej

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/realtimeops/realtime/node/limiter"
 	"github.com/realtimeops/realtime/node/phoenix"
 	"github.com/realtimeops/realtime/node/presence"
 	"github.com/realtimeops/realtime/node/pubsub"
@@ -77,8 +76,7 @@ func (c *Channel) track(msg phoenix.Message, meta json.RawMessage) {
 		c.Shutdown("Track message size exceeded")
 		return
 	}
-	rate := c.deps.Rates.Counter(t.ExternalID, limiter.PresenceEvents)
-	if rate.Average() > float64(t.Limits.Defaulted().MaxPresenceEventsPerSecond) {
+	if c.presenceEvents.Average() > float64(t.Limits.Defaulted().MaxPresenceEventsPerSecond) {
 		c.Shutdown("Too many presence messages per second")
 		return
 	}

@@ -49,7 +49,8 @@ func (t *Tenants) Counter(tenant string, k Kind) *Counter {
 	return &cs[k]
 }
 
-// Tick closes one bucket of every counter and drops tenants idle for 5 minutes.
+// Tick closes one bucket of every counter. Counters are never dropped: channels keep pointers to
+// them for the hot path, and their number is bounded by the number of tenants.
 func (t *Tenants) Tick() {
 	t.mu.RLock()
 	keys := make([]string, 0, len(t.byKey))
@@ -65,7 +66,6 @@ func (t *Tenants) Tick() {
 		if cs == nil {
 			continue
 		}
-		idle := true
 		for k := range cs {
 			limit := events
 			switch Kind(k) {
@@ -74,12 +74,7 @@ func (t *Tenants) Tick() {
 			case PresenceEvents:
 				limit = presence
 			}
-			idle = cs[k].Tick(limit) && idle
-		}
-		if idle {
-			t.mu.Lock()
-			delete(t.byKey, tenant)
-			t.mu.Unlock()
+			cs[k].Tick(limit)
 		}
 	}
 }
