@@ -40,14 +40,15 @@ type Rejection struct {
 
 // Join runs the join pipeline for msg (a phx_join on "realtime:<subTopic>"). On success the channel
 // has replied ok, subscribed, and queued its post-join pushes; on failure nothing is kept.
-func Join(deps *Deps, conn Conn, msg phoenix.Message, subTopic string, replacing bool) (*Channel, *Rejection) {
+// A channel already joined on the same topic must have been stopped by the caller first.
+func Join(deps *Deps, conn Conn, msg phoenix.Message, subTopic string) (*Channel, *Rejection) {
 	cfg := ParseConfig(msg.Payload)
 	t := conn.Tenant()
 	log := deps.Log.With("tenant", t.ExternalID, "topic", subTopic)
 	if len(cfg.Problems) > 0 {
 		log.Info("invalid join payload", "code", "InvalidJoinPayload", "errors", cfg.Problems)
 	}
-	if rej := checkAdmission(deps, conn, cfg, subTopic, replacing); rej != nil {
+	if rej := checkAdmission(deps, conn, cfg, subTopic); rej != nil {
 		return nil, rej
 	}
 	token := accessToken(cfg, conn.TenantToken())
@@ -79,7 +80,7 @@ func Join(deps *Deps, conn Conn, msg phoenix.Message, subTopic string, replacing
 }
 
 // checkAdmission runs checks 0-6: topic, shutdown, tenant, private-only, users, joins, channels.
-func checkAdmission(deps *Deps, conn Conn, cfg Config, subTopic string, replacing bool) *Rejection {
+func checkAdmission(deps *Deps, conn Conn, cfg Config, subTopic string) *Rejection {
 	t := conn.Tenant()
 	if subTopic == "" {
 		return &Rejection{Reason: ReasonTopicRequired}
@@ -103,11 +104,7 @@ func checkAdmission(deps *Deps, conn Conn, cfg Config, subTopic string, replacin
 	if joins.Triggered() {
 		return &Rejection{Reason: ReasonTooManyJoins, CloseCode: websocket.StatusGoingAway}
 	}
-	existing := conn.ChannelCount()
-	if replacing {
-		existing--
-	}
-	if existing >= limits.MaxChannelsPerClient {
+	if conn.ChannelCount() >= limits.MaxChannelsPerClient {
 		return &Rejection{Reason: ReasonTooManyChannels}
 	}
 	return nil

@@ -173,7 +173,7 @@ func (s *Socket) join(msg phoenix.Message) {
 	if old != nil {
 		old.Stop() // phx_close for the old join_ref, then the new join (spec 2.6)
 	}
-	if _, rej := channel.Join(s.deps, s, msg, sub, false); rej != nil {
+	if _, rej := channel.Join(s.deps, s, msg, sub); rej != nil {
 		s.deps.Metrics.JoinResults.WithLabelValues("error").Inc()
 		time.Sleep(s.opts.ErrorBackoff)
 		s.replyTo(msg, msg.JoinRef, "error", phoenix.ErrorReason(rej.Reason))
