@@ -42,6 +42,7 @@ type Channel struct {
 	claims         auth.Claims
 	perms          permissions
 	presenceOn     atomic.Bool
+	rateClosing    atomic.Bool
 	lastTrack      json.RawMessage
 	presenceWindow limiter.Window
 	replayed       map[string]struct{}
@@ -84,7 +85,10 @@ func (c *Channel) Deliver(m *pubsub.Message) {
 		c.events.Add(1)
 		c.eventsMetric.Inc()
 		if c.events.Triggered() {
-			go c.Shutdown("Too many messages per second")
+			// Shut down off the publisher's goroutine, once, however many deliveries follow.
+			if c.rateClosing.CompareAndSwap(false, true) {
+				go c.Shutdown("Too many messages per second")
+			}
 			return
 		}
 	}
