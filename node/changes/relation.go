@@ -2,6 +2,7 @@ package changes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -98,6 +99,12 @@ select c.relrowsecurity,
             where i.indrelid = c.oid and i.indisprimary and a.attrelid = c.oid and a.attnum = k.attnum), '{}'),
   exists(select 1 from pg_publication_tables p where p.pubname = $2 and p.schemaname = $3 and p.tablename = $4)
 from pg_class c where c.oid = $1`, r.id, pub, r.schema, r.name).Scan(&rls, &pkNames, &pkCasts, &inChange)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Dropped since this change was written: no subscriber can match it any more (Supabase
+		// only decodes tables published now), but the stream must move past it, not stall.
+		r.markDropped()
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("load relation %s.%s: %w", r.schema, r.name, err)
 	}
@@ -118,7 +125,20 @@ from pg_class c where c.oid = $1`, r.id, pub, r.schema, r.name).Scan(&rls, &pkNa
 	return nil
 }
 
-// privsFor returns the column privileges of role on rel, cached for catalogTTL.
+// markDropped records that rel no longer exists: not published, so its changes are skipped, while
+// database broadcasts from realtime.messages partitions still use the Relation message's columns.
+func (r *relation) markDropped() {
+	r.rls, r.inChanges = false, false
+	r.pk, r.pkCast = nil, nil
+	r.isMessages = r.schema == "realtime" && strings.HasPrefix(r.name, "messages")
+	r.quoted = pgx.Identifier{r.schema, r.name}.Sanitize()
+	r.privs = map[string]rolePrivs{}
+	r.loaded, r.loadedAt = true, time.Now()
+}
+
+// privsFor returns the column privileges of role on rel, cached for catalogTTL. Columns are looked
+// up by name among the live attributes: a column dropped or renamed after the change was written
+// is simply not readable (the name form of has_column_privilege would raise and stall the stream). of role on rel, cached for catalogTTL.
 func (r *relation) privsFor(ctx context.Context, pool *pgxpool.Pool, role string) (rolePrivs, error) {
 	if p, ok := r.privs[role]; ok && time.Since(p.at) < catalogTTL {
 		return p, nil
@@ -129,7 +149,9 @@ func (r *relation) privsFor(ctx context.Context, pool *pgxpool.Pool, role string
 	}
 	var can []bool
 	err := pool.QueryRow(ctx, `
-select coalesce(array_agg(coalesce(has_column_privilege($1, $2::oid, n, 'SELECT'), false) order by o), '{}')
+select coalesce(array_agg(coalesce((
+    select has_column_privilege($1, $2::oid, a.attnum, 'SELECT') from pg_attribute a
+    where a.attrelid = $2::oid and a.attname = u.n and not a.attisdropped), false) order by o), '{}')
 from unnest($3::text[]) with ordinality u(n, o)`, role, r.id, names).Scan(&can)
 	if err != nil {
 		return rolePrivs{}, fmt.Errorf("column privileges of %s on %s.%s: %w", role, r.schema, r.name, err)
