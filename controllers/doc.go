@@ -27,8 +27,9 @@
 // realtime.realtimeops.io/draining=true, its Kubernetes node is cordoned (spec.unschedulable), or
 // its Lease expired more than spec.failoverDelay ago. Pod, Node, Lease, Secret and RealtimeCluster
 // changes are watched and mapped to Tenants; the only timed requeue is at the Lease's expiry
-// (+failoverDelay), because nothing else announces an expiry. Lease renewals are filtered out of
-// the watch, so renewals cost nothing.
+// (+failoverDelay), because nothing else announces an expiry. Routine Lease renewals are filtered
+// out of the watch, so renewals cost nothing; a renewal of an already expired Lease passes, since
+// its holder may be the only candidate left and is eligible again.
 //
 // # Planned moves
 //

@@ -3,9 +3,14 @@ package controllers
 // Permissions of the operator (config/rbac/role.yaml is generated from these markers). The
 // operator must hold every permission it grants the node Role (RBAC escalation prevention).
 //
-// +kubebuilder:rbac:groups=realtime.realtimeops.io,resources=realtimeclusters;tenants,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=realtime.realtimeops.io,resources=realtimeclusters/status;tenants/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=realtime.realtimeops.io,resources=realtimeclusters/finalizers;tenants/finalizers,verbs=update
+// RealtimeClusters are only read (their children carry owner references with blockOwnerDeletion,
+// which needs update on realtimeclusters/finalizers); Tenants are patched to add and remove the
+// slot finalizer; both statuses are patched.
+//
+// +kubebuilder:rbac:groups=realtime.realtimeops.io,resources=realtimeclusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=realtime.realtimeops.io,resources=tenants,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=realtime.realtimeops.io,resources=realtimeclusters/status;tenants/status,verbs=get;patch
+// +kubebuilder:rbac:groups=realtime.realtimeops.io,resources=realtimeclusters/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;serviceaccounts,verbs=get;list;watch;create;update;patch;delete

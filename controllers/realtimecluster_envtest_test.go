@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -133,6 +134,19 @@ func TestClusterCreatesRegionObjects(t *testing.T) {
 			return fmt.Errorf("us-east statefulset still there (err=%v)", err)
 		}
 		return nil
+	})
+	// The prune is reported with the object's kind, not its Go type.
+	checkFor(t, 10*time.Second, func() error {
+		var evs eventsv1.EventList
+		if err := testClient.List(ctx, &evs, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, e := range evs.Items {
+			if e.Reason == "Deleted" && e.Note == "Deleted StatefulSet realtime-us-east of a removed region" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no prune event among %d events", len(evs.Items))
 	})
 }
 

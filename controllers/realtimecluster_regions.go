@@ -45,23 +45,27 @@ func (r *RealtimeClusterReconciler) pruneRegions(ctx context.Context, c *realtim
 	if err := r.List(ctx, &pdbs, client.InNamespace(c.Namespace), sel); err != nil {
 		return fmt.Errorf("list pdbs: %w", err)
 	}
-	var victims []client.Object
+	type victim struct {
+		kind string
+		obj  client.Object
+	}
+	var victims []victim
 	for i := range sets.Items {
 		if stale(&sets.Items[i]) {
-			victims = append(victims, &sets.Items[i])
+			victims = append(victims, victim{"StatefulSet", &sets.Items[i]})
 		}
 	}
 	for i := range pdbs.Items {
 		if stale(&pdbs.Items[i]) {
-			victims = append(victims, &pdbs.Items[i])
+			victims = append(victims, victim{"PodDisruptionBudget", &pdbs.Items[i]})
 		}
 	}
-	for _, obj := range victims {
-		if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("delete %s: %w", obj.GetName(), err)
+	for _, v := range victims {
+		if err := r.Delete(ctx, v.obj); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete %s %s: %w", v.kind, v.obj.GetName(), err)
 		}
 		r.Recorder.Eventf(c, nil, corev1.EventTypeNormal, "Deleted", "Prune",
-			"Deleted %T %s of a removed region", obj, obj.GetName())
+			"Deleted %s %s of a removed region", v.kind, v.obj.GetName())
 	}
 	return nil
 }

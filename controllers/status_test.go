@@ -144,3 +144,31 @@ func TestPlacementIneligibility(t *testing.T) {
 		t.Errorf("deletion since %s, want deletion request time", got.Since)
 	}
 }
+
+// TestLeaseChanged: routine renewals are filtered out of the watch, but a renewal of an expired
+// Lease passes, so a holder fenced into "no ready node" gets its tenant back without a poll.
+func TestLeaseChanged(t *testing.T) {
+	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	lease := func(holder string, renewed time.Time, dur int32) *coordinationv1.Lease {
+		rt := metav1.NewMicroTime(renewed)
+		return &coordinationv1.Lease{Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, RenewTime: &rt, LeaseDurationSeconds: &dur}}
+	}
+	tests := []struct {
+		name     string
+		old, new *coordinationv1.Lease
+		want     bool
+	}{
+		{"routine renewal", lease("a", at, 15), lease("a", at.Add(5*time.Second), 15), false},
+		{"renewal at expiry", lease("a", at, 15), lease("a", at.Add(15*time.Second), 15), false},
+		{"renewal after expiry", lease("a", at, 15), lease("a", at.Add(16*time.Second), 15), true},
+		{"holder change", lease("a", at, 15), lease("b", at.Add(time.Second), 15), true},
+		{"release", lease("a", at, 15), lease("", at.Add(time.Second), 15), true},
+		{"duration change", lease("a", at, 15), lease("a", at, 30), true},
+		{"free lease renewed", lease("", at, 15), lease("", at.Add(time.Hour), 15), false},
+	}
+	for _, tt := range tests {
+		if got := leaseChanged(tt.old, tt.new); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

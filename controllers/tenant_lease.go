@@ -24,29 +24,40 @@ func viewLease(l *coordinationv1.Lease, failoverDelay time.Duration) (leaseView,
 	if l == nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
 		return leaseView{}, false
 	}
-	var last time.Time
-	switch {
-	case l.Spec.RenewTime != nil:
-		last = l.Spec.RenewTime.Time
-	case l.Spec.AcquireTime != nil:
-		last = l.Spec.AcquireTime.Time
-	default:
+	last, ok := lastRenewal(l)
+	if !ok {
 		return leaseView{}, false
 	}
-	d := defaultLeaseDuration
-	if l.Spec.LeaseDurationSeconds != nil && *l.Spec.LeaseDurationSeconds > 0 {
-		d = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
-	}
-	exp := last.Add(d)
+	exp := last.Add(leaseDuration(l))
 	return leaseView{Holder: *l.Spec.HolderIdentity, Expired: exp, ActAt: exp.Add(failoverDelay)}, true
+}
+
+// lastRenewal is renewTime, else acquireTime; false when the Lease has neither.
+func lastRenewal(l *coordinationv1.Lease) (time.Time, bool) {
+	switch {
+	case l.Spec.RenewTime != nil:
+		return l.Spec.RenewTime.Time, true
+	case l.Spec.AcquireTime != nil:
+		return l.Spec.AcquireTime.Time, true
+	}
+	return time.Time{}, false
+}
+
+func leaseDuration(l *coordinationv1.Lease) time.Duration {
+	if l.Spec.LeaseDurationSeconds != nil && *l.Spec.LeaseDurationSeconds > 0 {
+		return time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
+	}
+	return defaultLeaseDuration
 }
 
 // fences reports whether the Lease, at now, disqualifies its holder: it expired more than the
 // failover delay ago.
 func (v leaseView) fences(now time.Time) bool { return v.Holder != "" && !now.Before(v.ActAt) }
 
-// leaseChanged is the watch predicate: holder changes, creation and deletion matter; renewals
-// (renewTime only) do not, so thousands of Leases renewing every few seconds cost nothing.
+// leaseChanged is the watch predicate: holder changes, creation and deletion matter; routine
+// renewals (renewTime only) do not, so thousands of Leases renewing every few seconds cost
+// nothing. A renewal of a Lease that had already expired does matter: its holder may have been
+// fenced into "no ready node" (it was the only candidate), and only this event says it is back.
 func leaseChanged(oldL, newL *coordinationv1.Lease) bool {
 	str := func(p *string) string {
 		if p == nil {
@@ -54,12 +65,10 @@ func leaseChanged(oldL, newL *coordinationv1.Lease) bool {
 		}
 		return *p
 	}
-	i32 := func(p *int32) int32 {
-		if p == nil {
-			return 0
-		}
-		return *p
+	if str(oldL.Spec.HolderIdentity) != str(newL.Spec.HolderIdentity) || leaseDuration(oldL) != leaseDuration(newL) {
+		return true
 	}
-	return str(oldL.Spec.HolderIdentity) != str(newL.Spec.HolderIdentity) ||
-		i32(oldL.Spec.LeaseDurationSeconds) != i32(newL.Spec.LeaseDurationSeconds)
+	oldView, held := viewLease(oldL, 0)
+	renewed, ok := lastRenewal(newL)
+	return held && ok && renewed.After(oldView.Expired)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,8 +152,10 @@ func newDiscovery(c clusterConfig, self cluster.Member, log *slog.Logger) (clust
 		if err != nil || c.dnsName == "" {
 			return nil, fmt.Errorf("cluster: dns discovery needs --cluster-dns and a host:port --cluster-addr")
 		}
-		var p int
-		fmt.Sscan(port, &p)
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: bad port in --cluster-addr %q: %w", self.Addr, err)
+		}
 		return cluster.NewDNSDiscovery(cluster.DNSConfig{Name: c.dnsName, Port: p}, log), nil
 	}
 	return nil, fmt.Errorf("cluster: unknown discovery mode %q (want static, postgres or dns)", c.mode)

@@ -4,7 +4,8 @@ import "log/slog"
 
 // DeliverFunc receives a broadcast that reached this node: origin is the publishing node's name,
 // key the routing key (the topic), payload the message as published. It runs on a link's reader
-// goroutine and must not block for long (hand off to the local fan-out and return).
+// goroutine and must not block for long (hand off to the local fan-out and return). payload may
+// be shared with relayed sends still queued: read or keep it, never modify it.
 type DeliverFunc func(origin, key string, payload []byte)
 
 // Bus moves broadcasts through the mesh as spec 8.3 routes them: from the publisher once to each
@@ -80,9 +81,11 @@ func (b *Bus) receive(from Member, p []byte) {
 	if env.Hop == HopRegion {
 		targets := b.m.Router().Targets(Member{Name: env.Origin}, HopRegion, env.Key)
 		if len(targets) > 0 {
-			fwd := withHop(p, HopLocal)
+			// p is ours (see Handler) and env holds copies of origin and key, so the hop byte is
+			// flipped in place instead of copying the whole message; Payload starts after it.
+			p[0] = byte(HopLocal)
 			for _, t := range targets {
-				b.send(t, fwd)
+				b.send(t, p)
 			}
 		}
 	}

@@ -23,7 +23,7 @@ type Cost struct {
 //
 // So relaying costs exactly as many messages as sending to every node directly, but crosses each
 // region boundary once, which is what is slow and billed. Each hop encodes the message once: the
-// relay copies the envelope once to flip its hop byte and shares that copy among its targets.
+// relay flips the hop byte of the envelope it received and shares it among its targets.
 func BroadcastCost(regionSizes []int, origin int, frameBytes int) Cost {
 	var c Cost
 	for i, n := range regionSizes {

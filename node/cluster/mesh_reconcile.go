@@ -50,6 +50,7 @@ func (m *Mesh) reconcile(ctx context.Context) {
 		return
 	}
 	m.syncPeersLocked(members, time.Now())
+	m.forgetAddrsLocked(members)
 	for addr := range dialTargets(m.self, members, m.addrNames, m.selfAddrs) {
 		if !m.dialers[addr] {
 			m.dialers[addr] = true
@@ -70,4 +71,27 @@ func (m *Mesh) dialTarget(addr string) (Member, bool) {
 		return Member{}, false
 	}
 	return t, true
+}
+
+// forgetAddrsLocked drops what handshakes taught about addresses that discovery no longer lists
+// and no known peer uses. With DNS discovery every pod restart brings a new address, so without
+// this addrNames and selfAddrs would grow for the life of the process.
+func (m *Mesh) forgetAddrsLocked(members []Member) {
+	inUse := make(map[string]bool, len(members)+len(m.peers))
+	for _, mem := range members {
+		inUse[mem.Addr] = true
+	}
+	for _, p := range m.peers {
+		inUse[p.member.Addr] = true
+	}
+	for addr := range m.addrNames {
+		if !inUse[addr] {
+			delete(m.addrNames, addr)
+		}
+	}
+	for addr := range m.selfAddrs {
+		if !inUse[addr] {
+			delete(m.selfAddrs, addr)
+		}
+	}
 }

@@ -1,8 +1,11 @@
 package cluster
 
 import (
+	"context"
+	"maps"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestDialTargets(t *testing.T) {
@@ -41,5 +44,36 @@ func TestDialTargets(t *testing.T) {
 				t.Fatalf("targets %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// Addresses learned in handshakes must be forgotten once discovery stops listing them: with DNS
+// discovery every pod restart brings a new address.
+func TestReconcileForgetsStaleAddrs(t *testing.T) {
+	self := Member{Name: "b", Addr: "10.0.0.2:1"}
+	listed := Member{Addr: "10.0.0.1:1"}
+	m := NewMesh(self, testSecret, NewStaticDiscovery(self, listed), Options{}, testLogger(nil), nil)
+	peer := Member{Name: "c", Addr: "10.0.0.3:1"} // known peer, not listed (yet)
+	m.mu.Lock()
+	m.peers[peer.Name] = &peerState{member: peer, q: newSendQueue(1, 1), downAt: time.Now()}
+	m.addrNames[listed.Addr] = "a"
+	m.addrNames[peer.Addr] = peer.Name
+	m.addrNames["10.0.0.9:1"] = "gone"
+	m.selfAddrs["10.0.0.8:1"] = true
+	m.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // no dial loop may outlive the test
+	m.reconcile(ctx)
+	m.wg.Wait()
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	want := map[string]string{listed.Addr: "a", peer.Addr: peer.Name}
+	if !maps.Equal(m.addrNames, want) {
+		t.Fatalf("addrNames %v, want %v", m.addrNames, want)
+	}
+	if len(m.selfAddrs) != 0 {
+		t.Fatalf("selfAddrs %v, want empty", m.selfAddrs)
 	}
 }

@@ -81,9 +81,21 @@ func New(cfg Config) *Wiring {
 	return w
 }
 
+// wireBufs recycles forward's encoding buffer: Bus.Publish copies the payload into its envelope,
+// so the buffer is free again once Publish returns, and every publish would otherwise allocate it.
+var wireBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledWire keeps one huge message from pinning its buffer in the pool.
+const maxPooledWire = 64 << 10
+
 // forward sends a locally published message to the other nodes, encoded once.
 func (w *Wiring) forward(m *pubsub.Message) {
-	w.bus.Publish(m.Topic, m.AppendWire(nil))
+	buf := wireBufs.Get().(*[]byte)
+	*buf = m.AppendWire((*buf)[:0])
+	w.bus.Publish(m.Topic, *buf)
+	if cap(*buf) <= maxPooledWire {
+		wireBufs.Put(buf)
+	}
 }
 
 // deliver hands a message from another node to this node's subscribers.

@@ -22,15 +22,13 @@ type Counter struct {
 	buckets   []int64
 	avg       float64
 	triggered bool
-	idleTicks int
 }
 
 // Add counts n events in the current bucket.
 func (c *Counter) Add(n int64) { c.pending.Add(n) }
 
 // Tick closes the current bucket and re-evaluates the average against limit (events per second).
-// It reports whether the counter has been idle long enough to be discarded (5 minutes).
-func (c *Counter) Tick(limit int) (idle bool) {
+func (c *Counter) Tick(limit int) {
 	n := c.pending.Swap(0)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -44,12 +42,6 @@ func (c *Counter) Tick(limit int) (idle bool) {
 	}
 	c.avg = float64(sum) / float64(len(c.buckets)) / TickSeconds
 	c.triggered = limit > 0 && c.avg >= float64(limit)
-	if n == 0 {
-		c.idleTicks++
-	} else {
-		c.idleTicks = 0
-	}
-	return c.idleTicks*TickSeconds >= 300
 }
 
 // Triggered reports whether the average reached the limit at the last tick.

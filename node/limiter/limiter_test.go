@@ -34,17 +34,6 @@ func TestCounterWindowIsTwelveBuckets(t *testing.T) {
 	}
 }
 
-func TestCounterIdle(t *testing.T) {
-	var c Counter
-	idle := false
-	for i := 0; i < 60; i++ {
-		idle = c.Tick(10)
-	}
-	if !idle {
-		t.Fatal("counter idle for 5 minutes must report idle")
-	}
-}
-
 func TestWindow(t *testing.T) {
 	var w Window
 	for i := 0; i < 5; i++ {

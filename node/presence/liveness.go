@@ -36,13 +36,8 @@ func (t *CRDTTracker) ReplicaDown(r ReplicaID) {
 	if rs.down {
 		return
 	}
-	db := newDiffBuilder()
-	for _, e := range sortedEntries(rs.byDot) {
-		t.hide(e)
-		db.leave(e)
-	}
 	rs.down = true
-	t.emit(db)
+	t.hideAll(rs)
 }
 
 // ReplicaUp shows r's entries again and emits their joins; no-op if r is not
@@ -79,9 +74,14 @@ func (t *CRDTTracker) ReplicaPermDown(r ReplicaID) {
 		return
 	}
 	delete(t.replicas, r)
-	if rs.down {
-		return
+	if !rs.down {
+		t.hideAll(rs)
 	}
+}
+
+// hideAll removes rs's entries from the visible presence and emits their leaves; the entries
+// stay in rs.byDot.
+func (t *CRDTTracker) hideAll(rs *replicaState) {
 	db := newDiffBuilder()
 	for _, e := range sortedEntries(rs.byDot) {
 		t.hide(e)

@@ -81,14 +81,17 @@ in test/helm compares them. The operator must hold every permission it grants th
   resources: [rolebindings, roles]
   verbs: [create, delete, get, list, patch, update, watch]
 - apiGroups: [realtime.realtimeops.io]
-  resources: [realtimeclusters, tenants]
-  verbs: [get, list, patch, update, watch]
+  resources: [realtimeclusters]
+  verbs: [get, list, watch]
 - apiGroups: [realtime.realtimeops.io]
-  resources: [realtimeclusters/finalizers, tenants/finalizers]
+  resources: [realtimeclusters/finalizers]
   verbs: [update]
 - apiGroups: [realtime.realtimeops.io]
   resources: [realtimeclusters/status, tenants/status]
-  verbs: [get, patch, update]
+  verbs: [get, patch]
+- apiGroups: [realtime.realtimeops.io]
+  resources: [tenants]
+  verbs: [get, list, patch, watch]
 {{- end }}
 
 {{/* Rules on cluster-scoped resources: nodes, read to see cordons and drains. */}}

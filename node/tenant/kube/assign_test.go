@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -70,4 +71,42 @@ func TestEnvFrom(t *testing.T) {
 	if err == nil || err.Error() != "kubernetes tenant source: missing environment CLUSTER_NAME, POD_NAME" {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// TestDeletingTenantIsNotOwned: once a Tenant is being deleted (the operator's finalizer is
+// dropping its slot), its owner no longer owns it and releases the Lease, so it stops streaming
+// instead of reconnecting and recreating the slot the finalizer drops.
+func TestDeletingTenantIsNotOwned(t *testing.T) {
+	ns := newNamespace(t)
+	putSecret(t, ns, "alpha-jwt", map[string]string{"secret": "jwt"})
+	putSecret(t, ns, "alpha-db", map[string]string{"password": "pw"})
+	u := tenantObj(ns, "alpha", cluster, alphaSpec())
+	u.SetFinalizers([]string{"test.realtimeops.io/hold"}) // stands in for the operator's finalizer
+	createTenant(t, u)
+	t.Cleanup(func() {
+		updateTenant(t, ns, "alpha", false, func(u *unstructured.Unstructured) { u.SetFinalizers(nil) })
+	})
+	src, _ := startSource(t, ns, cluster)
+	h := src.LeaseHolder(kubeCS, "rt-eu-0", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	updateTenant(t, ns, "alpha", true, func(u *unstructured.Unstructured) {
+		set(t, u, "rt-eu-0", "status", "replication", "node")
+	})
+	checkFor(t, "lease acquired on assignment", func() bool { return h.Holds("alpha") })
+
+	if err := dynCS.Resource(TenantGVR).Namespace(ns).Delete(testCtx(t), "alpha", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, "deleting tenant no longer owned", func() bool { return len(src.Owned("rt-eu-0")) == 0 })
+	checkFor(t, "lease released", func() bool {
+		return holderOf(getLease(t, ns, "alpha")) == "" && !h.Holds("alpha")
+	})
 }

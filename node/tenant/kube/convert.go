@@ -20,6 +20,9 @@ type record struct {
 	owner string
 	// secrets are the names of the Secrets the spec references (sorted, unique).
 	secrets []string
+	// deleting: the Tenant has a deletionTimestamp; the operator's finalizer is dropping its
+	// replication slot.
+	deleting bool
 }
 
 // externalID is spec.externalId, defaulting to metadata.name as the resolver does.
@@ -31,8 +34,13 @@ func (r *record) externalID() string {
 }
 
 // needsOwner mirrors v1alpha1.Tenant.NeedsOwner: WAL work exists for a tenant with a
-// database that is not suspended. Anything else is never owned, whatever the status says.
-func (r *record) needsOwner() bool { return r.spec.Database != nil && !r.spec.Suspend }
+// database that is not suspended. Anything else is never owned, whatever the status says. A
+// Tenant being deleted has no WAL work either: its owner must stop streaming and release the
+// Lease, or it would reconnect after the finalizer terminated its reader and recreate the slot
+// the finalizer drops.
+func (r *record) needsOwner() bool {
+	return r.spec.Database != nil && !r.spec.Suspend && !r.deleting
+}
 
 // clusterOf returns spec.clusterRef.name of a Tenant object.
 func clusterOf(u *unstructured.Unstructured) string {
@@ -47,7 +55,7 @@ func recordFrom(u *unstructured.Unstructured) (*record, error) {
 	r := &record{meta: tenant.Meta{
 		Name: u.GetName(), Namespace: u.GetNamespace(),
 		Labels: u.GetLabels(), Annotations: u.GetAnnotations(),
-	}}
+	}, deleting: u.GetDeletionTimestamp() != nil}
 	raw, err := json.Marshal(u.Object["spec"])
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s/%s: encode spec: %w", r.meta.Namespace, r.meta.Name, err)

@@ -18,6 +18,7 @@ func TestRecordFrom(t *testing.T) {
 		name        string
 		spec        map[string]any
 		status      map[string]any
+		deleting    bool
 		wantExt     string
 		wantSecrets []string
 		wantOwner   string
@@ -47,12 +48,25 @@ func TestRecordFrom(t *testing.T) {
 		wantExt:     "t1",
 		wantSecrets: []string{"db"},
 		wantOwner:   "pod-0",
+	}, {
+		name: "being deleted: no WAL work, so the finalizer's slot drop is not undone",
+		spec: map[string]any{"database": db,
+			"jwt": map[string]any{"secretRef": map[string]any{"name": "db", "key": "jwt"}}},
+		status:      map[string]any{"replication": map[string]any{"node": "pod-0"}},
+		deleting:    true,
+		wantExt:     "t1",
+		wantSecrets: []string{"db"},
+		wantOwner:   "pod-0",
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			u := tenantObj("ns", "t1", "c", tc.spec)
 			if tc.status != nil {
 				u.Object["status"] = tc.status
+			}
+			if tc.deleting {
+				now := metav1.Now()
+				u.SetDeletionTimestamp(&now)
 			}
 			r, err := recordFrom(u)
 			if err != nil {
