@@ -117,13 +117,8 @@ func (w *worker) prepare(ctx context.Context, t *txn, ch *change) (*pending, err
 	if err := w.loadRelation(ctx, rel); err != nil {
 		return nil, err
 	}
-	if rel.isMessages {
-		if ch.op == 'I' {
-			w.broadcast(ch)
-		}
-		if !rel.inChanges {
-			return nil, nil
-		}
+	if rel.isMessages && ch.op == 'I' {
+		w.broadcast(ch)
 	}
 	if !rel.inChanges {
 		return nil, nil

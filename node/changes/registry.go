@@ -139,6 +139,16 @@ func (r *readiness) add(token string, lsn pglogrepl.LSN, fn func()) {
 	r.mu.Unlock()
 }
 
+// setLSN gives a waiter its position. A waiter that already fired (the stream saw its token before
+// the caller learnt the position) stays gone, so it cannot fire twice.
+func (r *readiness) setLSN(token string, lsn pglogrepl.LSN) {
+	r.mu.Lock()
+	if w := r.waiters[token]; w != nil {
+		w.lsn = lsn
+	}
+	r.mu.Unlock()
+}
+
 func (r *readiness) remove(token string) {
 	r.mu.Lock()
 	delete(r.waiters, token)

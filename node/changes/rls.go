@@ -39,16 +39,20 @@ type rlsTarget struct {
 // statement after its own set_config, so policies using (select auth.uid()) — an InitPlan,
 // evaluated once per statement — see the right claims.
 func (w *worker) checkRLS(ctx context.Context, todo []*pending) (map[rlsVerdictKey]bool, error) {
+	type targetKey struct {
+		rel  *relation // not the id: a Relation message mid-batch makes a new shape
+		role string
+	}
 	var targets []*rlsTarget
-	byTarget := map[string]*rlsTarget{}
+	byTarget := map[targetKey]*rlsTarget{}
 	for _, p := range todo {
 		for _, m := range p.matches {
 			if !m.rls {
 				continue
 			}
-			tk := fmt.Sprintf("%d\x00%s", p.ch.rel.id, m.s.role)
+			tk := targetKey{p.ch.rel, m.s.role}
 			tg := byTarget[tk]
-			if tg == nil || tg.rel != p.ch.rel {
+			if tg == nil {
 				tg = &rlsTarget{rel: p.ch.rel, role: m.s.role, byKey: map[string]*rlsGroup{}}
 				byTarget[tk] = tg
 				targets = append(targets, tg)

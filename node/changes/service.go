@@ -177,6 +177,9 @@ func (s *Service) startWorker(ts *tenantState) {
 		defer s.wg.Done()
 		defer close(done)
 		w.run(ctx)
+		// Only now: the reader sets the series until it returns, so deleting it in stopWorker
+		// left a stale lag for a tenant this node no longer streams.
+		s.metrics.lag.DeleteLabelValues(w.t.ExternalID)
 	}()
 }
 
@@ -187,7 +190,6 @@ func (s *Service) stopWorker(ts *tenantState) {
 	}
 	s.metrics.ownership.WithLabelValues("released").Inc()
 	ts.cancel()
-	s.metrics.lag.DeleteLabelValues(ts.t.ExternalID)
 	ts.worker, ts.cancel = nil, nil
 }
 

@@ -125,21 +125,37 @@ func (s *Service) markReady(ctx context.Context, t *tenant.Tenant, reg *registry
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	token := hex.EncodeToString(b[:])
+	// Registered before the message is written: the reader may see the token before the query
+	// returns. Until the position is known, only the token can fire the waiter.
 	reg.ready.add(token, pglogrepl.LSN(^uint64(0)), func() { sub.System("ok", SubscribedMessage) })
+	lsn, err := s.readyPosition(ctx, t, token)
+	switch {
+	case err == nil:
+		reg.ready.setLSN(token, lsn)
+	case ctx.Err() == nil:
+		// No position and no token in the stream: the subscription is live but the subscriber
+		// never hears "Subscribed to PostgreSQL".
+		s.log.Warn("readiness position unavailable", "tenant", t.ExternalID, "err", err)
+	}
+	return token
+}
+
+// readyPosition writes the readiness message carrying token and returns its LSN, or the current
+// WAL position when the message cannot be written.
+func (s *Service) readyPosition(ctx context.Context, t *tenant.Tenant, token string) (pglogrepl.LSN, error) {
 	pool, err := s.pools.Pool(ctx, t)
 	if err != nil {
-		return token // the stream's own keepalives cannot fire an unbounded position; retry below
+		return 0, fmt.Errorf("tenant pool: %w", err)
 	}
 	var lsn pglogrepl.LSN
 	err = pool.QueryRow(ctx, "select pg_logical_emit_message(false, $1, $2)::text", readyPrefix, token).Scan(&lsn)
-	if err != nil {
-		if err := pool.QueryRow(ctx, "select pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
-			s.log.Warn("readiness position unavailable", "tenant", t.ExternalID, "err", err)
-			return token
-		}
+	if err == nil {
+		return lsn, nil
 	}
-	reg.ready.add(token, lsn, func() { sub.System("ok", SubscribedMessage) })
-	return token
+	if err := pool.QueryRow(ctx, "select pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+		return 0, fmt.Errorf("current wal position: %w", err)
+	}
+	return lsn, nil
 }
 
 // canonicalClaims is the claims' JSON with sorted keys: identical claims → identical groups.

@@ -197,6 +197,7 @@ func (c *Channel) prepareReplay() ([]*pubsub.Message, *Rejection) {
 	}
 	msgs, err := c.deps.Replayer.Replay(c.ctx, c.tenant, c.SubTopic, c.cfg.Replay)
 	if err != nil {
+		c.deps.Log.Warn("replay on join failed", "code", "UnableToReplayMessages", "tenant", c.tenant.ExternalID, "topic", c.SubTopic, "err", err)
 		return nil, &Rejection{Reason: reasonOf(err, c.SubTopic)}
 	}
 	c.replayed = make(map[string]struct{}, len(msgs))

@@ -61,25 +61,35 @@ func unavailable(err error) error {
 	return &authz.Error{Kind: authz.KindUnavailable, Err: err}
 }
 
-// reasonError carries a fixed join reason.
-type reasonError string
+// reasonError carries a fixed join reason (all the client sees) and the cause, for logs.
+type reasonError struct {
+	reason string
+	err    error
+}
 
-func (e reasonError) Error() string      { return string(e) }
-func (e reasonError) JoinReason() string { return string(e) }
+func (e *reasonError) Error() string {
+	if e.err == nil {
+		return e.reason
+	}
+	return e.reason + ": " + e.err.Error()
+}
+
+func (e *reasonError) Unwrap() error      { return e.err }
+func (e *reasonError) JoinReason() string { return e.reason }
 
 // Replay fetches stored private broadcasts (spec 4.6) as fan-out messages marked replayed.
 func (a *Access) Replay(ctx context.Context, t *tenant.Tenant, subTopic string, raw json.RawMessage) ([]*pubsub.Message, error) {
 	params, err := replay.Parse(raw)
 	if err != nil {
-		return nil, reasonError(replay.ReasonInvalidParams)
+		return nil, &reasonError{reason: replay.ReasonInvalidParams} // err is this reason
 	}
 	pool, err := a.Pools.Pool(ctx, t)
 	if err != nil {
-		return nil, reasonError(replay.ReasonFailed)
+		return nil, &reasonError{reason: replay.ReasonFailed, err: err}
 	}
 	rows, err := replay.Fetch(ctx, pool, subTopic, params, time.Now())
 	if err != nil {
-		return nil, reasonError(replay.ReasonFailed)
+		return nil, &reasonError{reason: replay.ReasonFailed, err: err}
 	}
 	out := make([]*pubsub.Message, 0, len(rows))
 	for _, r := range rows {

@@ -84,7 +84,7 @@ spec:
 	if string(a.JWTSecret) != "secret-from-data" || string(b.JWTSecret) != "from-string-data" {
 		t.Fatalf("secrets = %q %q", a.JWTSecret, b.JWTSecret)
 	}
-	wantDB := Database{Host: "db.example", Port: 5432, Name: "postgres", User: "app", SSLMode: "prefer"}
+	wantDB := Database{Host: "db.example", Port: 5432, Name: "postgres", User: "app", SSLMode: "require"}
 	if *a.Database != wantDB || a.Namespace != "default" || a.FailoverDelay != 90*time.Second {
 		t.Fatalf("alpha = %+v db %+v", a, a.Database)
 	}

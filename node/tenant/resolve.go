@@ -15,7 +15,7 @@ const (
 	DefaultNamespace    = "default"
 	DefaultDatabasePort = 5432
 	DefaultDatabaseName = "postgres"
-	DefaultSSLMode      = "prefer"
+	DefaultSSLMode      = "require" // upstream enables TLS unless ssl_enforced is false (spec 7.5)
 )
 
 // SecretFunc returns the value of a Secret key in the tenant's namespace.

@@ -3,13 +3,14 @@ package tenantdb
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -30,7 +31,10 @@ type Migration struct {
 }
 
 // Migrations returns the embedded migrations in version order.
-func Migrations() []Migration {
+func Migrations() []Migration { return slices.Clone(embedded()) }
+
+// embedded reads and parses the migration files once; Pending runs on every pool start.
+var embedded = sync.OnceValue(func() []Migration {
 	entries, err := fs.ReadDir(migrationFS, "migrations")
 	if err != nil {
 		panic(fmt.Sprintf("tenantdb: embedded migrations: %v", err)) // build-time invariant
@@ -50,7 +54,7 @@ func Migrations() []Migration {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out
-}
+})
 
 // parseMigration splits "<version>_<name>.sql".
 func parseMigration(file string) (Migration, error) {
@@ -92,7 +96,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 		return 0, err
 	}
 	applied := 0
-	for _, m := range Migrations() {
+	for _, m := range embedded() {
 		if done[m.Version] {
 			continue
 		}
@@ -121,7 +125,7 @@ func Pending(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for _, m := range Migrations() {
+	for _, m := range embedded() {
 		if !done[m.Version] {
 			return true, nil
 		}
@@ -177,7 +181,7 @@ func applyOne(ctx context.Context, pool *pgxpool.Pool, m Migration) (bool, error
 func inLockedTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1)`, migrationLockKey); err != nil {
@@ -187,7 +191,7 @@ func inLockedTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) 
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return errors.Join(errors.New("commit"), err)
+		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }

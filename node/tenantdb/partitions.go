@@ -78,7 +78,7 @@ func DropPartitionsBefore(ctx context.Context, pool *pgxpool.Pool, cutoff time.T
 				continue
 			}
 			day, err := time.Parse("2006_01_02", m[1])
-			if err != nil || !day.AddDate(0, 0, 1).Before(cutoff) && !day.AddDate(0, 0, 1).Equal(cutoff) {
+			if err != nil || day.AddDate(0, 0, 1).After(cutoff) { // the day has not fully ended by cutoff
 				continue
 			}
 			if _, err := tx.Exec(ctx, "drop table if exists "+pgx.Identifier{"realtime", n}.Sanitize()); err != nil {

@@ -55,7 +55,7 @@ func (l *Layer) Subscribe(ctx context.Context, t *tenant.Tenant, claims map[stri
 	l.reconcileSubLocked(s)
 	l.mu.Unlock()
 	var once sync.Once
-	unsubscribe = func() {
+	unsub := func() {
 		once.Do(func() {
 			l.mu.Lock()
 			defer l.mu.Unlock()
@@ -71,8 +71,10 @@ func (l *Layer) Subscribe(ctx context.Context, t *tenant.Tenant, claims map[stri
 			}
 		})
 	}
-	context.AfterFunc(ctx, unsubscribe)
-	return unsubscribe
+	stop := context.AfterFunc(ctx, unsub)
+	// An explicit unsubscribe also drops the callback, which would otherwise stay registered
+	// on a long-lived ctx (the connection's) for every leave.
+	return func() { stop(); unsub() }
 }
 
 // reconcileSubLocked registers s with every claimant of its tenant and ends registrations with
