@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/realtimeops/realtime/internal/pgtest"
+	"github.com/realtimeops/realtime/test/conformance"
 )
 
 // TestWALOwnerSIGKILL: three nodes discovered through Postgres; a raw V2 client on every node
@@ -22,7 +23,7 @@ import (
 // committed must reach the clients on both surviving nodes. Logs the failover time: kill → first
 // row committed after the kill delivered on a surviving node.
 func TestWALOwnerSIGKILL(t *testing.T) {
-	bin := nodeBinary(t)
+	bin := conformance.BuildNode(t)
 	inst := pgtest.Start(t)
 	db := inst.CreateDatabase(t, "tenant")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

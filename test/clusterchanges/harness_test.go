@@ -20,26 +20,14 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/realtimeops/realtime/test/conformance"
 )
 
 const (
 	jwtSecret = "clusterchanges-test-jwt-secret-0123456789abcdef"
 	tenantID  = "realtime-dev"
 )
-
-// nodeBinary returns REALTIME_NODE_BIN (make test builds it) or builds the node into a temp dir.
-func nodeBinary(t *testing.T) string {
-	if bin := os.Getenv("REALTIME_NODE_BIN"); bin != "" {
-		return bin
-	}
-	bin := filepath.Join(t.TempDir(), "realtime-node")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/realtime-node")
-	cmd.Dir = "../.."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build node: %v\n%s", err, out)
-	}
-	return bin
-}
 
 func tenantsFile(t *testing.T, host string, port int, db string) string {
 	doc := fmt.Sprintf(`apiVersion: v1
@@ -309,4 +297,11 @@ func (c *client) missing(ids []int64) []int64 {
 		}
 	}
 	return out
+}
+
+// TestMain removes the node binary conformance.BuildNode may have built for this run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	conformance.CleanupBuild()
+	os.Exit(code)
 }
