@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/realtimeops/realtime/node/auth"
 	"github.com/realtimeops/realtime/node/changes"
 	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/dbaccess"
@@ -71,7 +73,12 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	}
 	watchDatabases(src.registry, cdc, pools)
 
+	metricsKeys, err := metricsKeySet()
+	if err != nil {
+		return nil, err
+	}
 	srv := server.New(deps, server.Options{
+		MetricsKeys:    metricsKeys,
 		DefaultTenant:  cfg.defaultTenant,
 		ConnectBackoff: envMillis("CONNECT_ERROR_BACKOFF_MS", 2*time.Second),
 		DrainWindow:    cfg.drainWindow,
@@ -97,6 +104,20 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		return nil
 	})
 	return n, nil
+}
+
+// metricsKeySet protects /metrics with METRICS_JWT_SECRET when it is set (spec 9.1); without it the
+// endpoint is open, as Prometheus scraping inside a cluster usually expects.
+func metricsKeySet() (*auth.KeySet, error) {
+	secret := os.Getenv("METRICS_JWT_SECRET")
+	if secret == "" {
+		return nil, nil
+	}
+	keys, err := auth.NewKeySet([]byte(secret), nil)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_JWT_SECRET: %w", err)
+	}
+	return keys, nil
 }
 
 func statusFunc(cdc *changes.Service, cl *clusterParts) func() map[string]any {

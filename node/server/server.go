@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/realtimeops/realtime/node/auth"
 	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/socket"
 	"github.com/realtimeops/realtime/node/tenant"
@@ -34,6 +35,9 @@ type Options struct {
 	Log         *slog.Logger
 	// Status adds sections to GET /status (e.g. replication slot lag).
 	Status func() map[string]any
+	// MetricsKeys, when set, protects /metrics as upstream does: a Bearer JWT signed with the
+	// metrics secret (METRICS_JWT_SECRET), else 403 with an empty body.
+	MetricsKeys *auth.KeySet
 }
 
 // Server serves one node.
@@ -81,7 +85,7 @@ func (s *Server) routes() *http.ServeMux {
 	if gatherer == nil {
 		gatherer = prometheus.DefaultGatherer
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.metricsAuth(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
 	return mux
 }
 
@@ -110,6 +114,21 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+func (s *Server) metricsAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		keys := s.opts.MetricsKeys
+		if keys == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if _, err := keys.Verify(bearer(r.Header.Get("Authorization")), time.Now()); err != nil {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {

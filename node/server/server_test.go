@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/node/auth"
 )
 
 func TestHeartbeatAndJoinReplyV2(t *testing.T) {
@@ -212,5 +214,39 @@ func TestRESTBroadcast(t *testing.T) {
 	}
 	if s := post("/api/broadcast", "application/json", `{"messages":[{"topic":"room1"}]}`); s != 422 {
 		t.Fatalf("invalid batch status %d", s)
+	}
+}
+
+func TestMetricsNeedTheMetricsJWTWhenConfigured(t *testing.T) {
+	h := newHarness(t)
+	keys, err := auth.NewKeySet([]byte("metrics-secret-0123456789-0123456789"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(token string) int {
+		req, _ := http.NewRequest("GET", h.url+"/metrics", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := get(""); s != 200 {
+		t.Fatalf("open metrics: %d", s)
+	}
+	h.srv.opts.MetricsKeys = keys
+	good, _ := auth.SignHS256([]byte("metrics-secret-0123456789-0123456789"), map[string]any{"exp": time.Now().Add(time.Hour).Unix()})
+	if s := get(""); s != 403 {
+		t.Fatalf("no token: %d", s)
+	}
+	if s := get(h.token(nil)); s != 403 {
+		t.Fatalf("tenant token accepted for metrics: %d", s)
+	}
+	if s := get(good); s != 200 {
+		t.Fatalf("metrics token: %d", s)
 	}
 }
