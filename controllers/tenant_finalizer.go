@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -26,10 +28,23 @@ func (r *TenantReconciler) finalize(ctx context.Context, t *realtimev1.Tenant) e
 		return nil
 	}
 	r.dropSlotBestEffort(ctx, t)
+	if err := r.deleteLease(ctx, t); err != nil {
+		return err
+	}
 	base := t.DeepCopy()
 	controllerutil.RemoveFinalizer(t, realtimev1.TenantFinalizer)
 	if err := r.Patch(ctx, t, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("remove finalizer: %w", err)
+	}
+	return nil
+}
+
+// deleteLease removes the tenant's fencing Lease: nodes create it without an owner reference (they
+// may not own the Tenant), so nothing else would ever collect it.
+func (r *TenantReconciler) deleteLease(ctx context.Context, t *realtimev1.Tenant) error {
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace, Name: t.LeaseName()}}
+	if err := r.Delete(ctx, lease); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete lease %s: %w", lease.Name, err)
 	}
 	return nil
 }

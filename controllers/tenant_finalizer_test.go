@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,6 +52,10 @@ func TestTenantFinalizerDropsSlot(t *testing.T) {
 		}
 		return nil
 	})
+	// The owner node's fencing Lease (nodes create it without an owner reference).
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tn.LeaseName()},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr("rt-eu-west-0")}}
+	mustCreate(t, lease)
 	if err := testClient.Delete(ctx, tn); err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +66,9 @@ func TestTenantFinalizerDropsSlot(t *testing.T) {
 		}
 		return fmt.Errorf("tenant still there (err=%v)", err)
 	})
+	if err := testClient.Get(ctx, client.ObjectKeyFromObject(lease), &coordinationv1.Lease{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("tenant lease not deleted by the finalizer: %v", err)
+	}
 	var n int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&n); err != nil {
 		t.Fatal(err)

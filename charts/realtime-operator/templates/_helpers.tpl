@@ -73,7 +73,7 @@ in test/helm compares them. The operator must hold every permission it grants th
   verbs: [create, delete, get, list, patch, update, watch]
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
-  verbs: [create, get, list, update, watch]
+  verbs: [create, delete, get, list, update, watch]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs: [create, delete, get, list, patch, update, watch]
