@@ -223,6 +223,21 @@ func TestTenantMappedRegionDrainAndCordon(t *testing.T) {
 			return nil
 		})
 		setPodReady(t, other, true)
+		// Cordon only once the controllers' cache has the pod ready again (the cluster status is
+		// built from the same cache): otherwise the tenant may first fall back to another region
+		// and then move home, and the last move would not be the cordon.
+		checkFor(t, 20*time.Second, func() error {
+			rc := &realtimev1.RealtimeCluster{}
+			if err := testClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "rt"}, rc); err != nil {
+				return err
+			}
+			for _, n := range rc.Status.ReadyNodes {
+				if n.Name == other.Name {
+					return nil
+				}
+			}
+			return fmt.Errorf("%s not ready in cluster status yet", other.Name)
+		})
 	}
 	nPatch := client.MergeFrom(node.DeepCopy())
 	node.Spec.Unschedulable = true
