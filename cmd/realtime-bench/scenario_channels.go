@@ -46,37 +46,10 @@ func runChannels(ctx context.Context, tg *target, cfg *config) *result {
 	}
 	time.Sleep(500 * time.Millisecond)
 
-	p.setRecordLatency(true)
-	base := p.delivered()
-	promBefore := scrapeOrNil(tg.addr)
-	w := openWindow(tg.pid)
-	sent, err := pace(ctx, rate, dur, func(seq int) error {
+	r.add("sockets", float64(cr.OK), "")
+	return measureDeliveries(ctx, tg, r, p, rate, dur, per, "sockets disconnected", func(seq int) error {
 		ch := seq % nch
 		pc := chans[ch]
 		return pc.c.publish(ctx, pc.ref, topic(ch), "bench", stampedPayload(time.Now().UnixNano(), seq, cfg.payloadSize))
 	})
-	if err != nil {
-		r.note("publishing stopped early: %v", err)
-	}
-	expected := int64(sent) * int64(per)
-	drain(p, base, expected, 5*time.Second)
-	st := w.close()
-	promAfter := scrapeOrNil(tg.addr)
-	delivered := p.delivered() - base
-
-	r.add("sockets", float64(cr.OK), "")
-	r.add("published", float64(sent), "msg")
-	r.add("expected deliveries", float64(expected), "")
-	r.add("delivered", float64(delivered), "")
-	r.add("delivered/expected", float64(delivered)/float64(max(expected, 1)), "")
-	r.addLatency("publish-to-receive", summarize(p.latencies()))
-	r.addThroughput("deliveries", float64(delivered), st)
-	r.addWriteBatching(promBefore, promAfter)
-	if d := p.disconnected(); d > 0 {
-		r.add("sockets disconnected", float64(d), "")
-	}
-	for _, m := range p.systemMessages(5) {
-		r.note("%s", m)
-	}
-	return r
 }

@@ -68,17 +68,25 @@ func runFanout(ctx context.Context, tg *target, cfg *config) *result {
 	}
 	defer p.close()
 
+	return measureDeliveries(ctx, tg, r, p, rate, dur, subs, "subscribers disconnected", func(seq int) error {
+		return pub.publish(ctx, ref, topic, "bench", stampedPayload(time.Now().UnixNano(), seq, cfg.payloadSize))
+	})
+}
+
+// measureDeliveries publishes at rate for dur (publish sends message seq), waits for the
+// expected sent x fanout deliveries, and reports counts, latency, throughput per server
+// CPU-second and write batching: the measuring part shared by the fan-out scenarios.
+func measureDeliveries(ctx context.Context, tg *target, r *result, p *pool, rate int, dur time.Duration,
+	fanout int, disconnectedLabel string, publish func(seq int) error) *result {
 	p.setRecordLatency(true)
 	base := p.delivered()
 	promBefore := scrapeOrNil(tg.addr)
 	w := openWindow(tg.pid)
-	sent, err := pace(ctx, rate, dur, func(seq int) error {
-		return pub.publish(ctx, ref, topic, "bench", stampedPayload(time.Now().UnixNano(), seq, cfg.payloadSize))
-	})
+	sent, err := pace(ctx, rate, dur, publish)
 	if err != nil {
 		r.note("publishing stopped early: %v", err)
 	}
-	expected := int64(sent) * int64(subs)
+	expected := int64(sent) * int64(fanout)
 	drain(p, base, expected, 5*time.Second)
 	st := w.close()
 	promAfter := scrapeOrNil(tg.addr)
@@ -92,7 +100,7 @@ func runFanout(ctx context.Context, tg *target, cfg *config) *result {
 	r.addThroughput("deliveries", float64(delivered), st)
 	r.addWriteBatching(promBefore, promAfter)
 	if d := p.disconnected(); d > 0 {
-		r.add("subscribers disconnected", float64(d), "")
+		r.add(disconnectedLabel, float64(d), "")
 	}
 	for _, m := range p.systemMessages(5) {
 		r.note("%s", m)
