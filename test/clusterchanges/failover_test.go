@@ -70,7 +70,7 @@ func TestWALOwnerSIGKILL(t *testing.T) {
 		clients[n] = subscribe(ctx, t, n)
 	}
 	for n, c := range clients {
-		waitFor(t, 20*time.Second, "Subscribed to PostgreSQL on "+n.name, func() bool { return c.subscribed() > 0 })
+		waitFor(t, 20*time.Second, "Subscribed to PostgreSQL on "+n.name, func() bool { return c.Subscribed() > 0 })
 	}
 
 	var next atomic.Int64
@@ -114,7 +114,7 @@ func TestWALOwnerSIGKILL(t *testing.T) {
 	var failover time.Duration
 	waitFor(t, 30*time.Second, "a row committed after the kill", func() bool {
 		for _, n := range survivors {
-			if at, ok := clients[n].firstAfter(lastBefore); ok {
+			if at, ok := clients[n].FirstAfter(lastBefore); ok {
 				failover = at.Sub(killedAt)
 				return true
 			}
@@ -134,7 +134,7 @@ func TestWALOwnerSIGKILL(t *testing.T) {
 		c := clients[n]
 		var missing []int64
 		waitFor(t, 20*time.Second, "every committed row on "+n.name, func() bool {
-			missing = c.missing(ids)
+			missing = c.Missing(ids)
 			return len(missing) == 0
 		})
 	}

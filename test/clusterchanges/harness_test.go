@@ -21,6 +21,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/realtimeops/realtime/internal/rowlog"
 	"github.com/realtimeops/realtime/test/conformance"
 )
 
@@ -192,11 +193,7 @@ func anonJWT() string {
 
 // client is a raw Phoenix V2 WebSocket client subscribed to INSERTs on public.seq; it records
 // when each row id first arrived and the postgres_changes system messages.
-type client struct {
-	mu     sync.Mutex
-	first  map[int64]time.Time
-	system []string
-}
+type client struct{ *rowlog.Log }
 
 func subscribe(ctx context.Context, t *testing.T, n *node) *client {
 	tok := anonJWT()
@@ -217,7 +214,7 @@ func subscribe(ctx context.Context, t *testing.T, n *node) *client {
 	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
 		t.Fatalf("join on %s: %v", n.name, err)
 	}
-	c := &client{first: map[int64]time.Time{}}
+	c := &client{rowlog.New()}
 	go c.read(ctx, conn)
 	return c
 }
@@ -244,59 +241,17 @@ func (c *client) read(ctx context.Context, conn *websocket.Conn) {
 				} `json:"data"`
 			}
 			if json.Unmarshal(f[4], &p) == nil {
-				c.mu.Lock()
-				if _, ok := c.first[p.Data.Record.ID]; !ok {
-					c.first[p.Data.Record.ID] = time.Now()
-				}
-				c.mu.Unlock()
+				c.Row(p.Data.Record.ID)
 			}
 		case "system":
 			var p struct {
 				Extension, Status, Message string
 			}
 			if json.Unmarshal(f[4], &p) == nil && p.Extension == "postgres_changes" {
-				c.mu.Lock()
-				c.system = append(c.system, p.Status+": "+p.Message)
-				c.mu.Unlock()
+				c.System(p.Status, p.Message)
 			}
 		}
 	}
-}
-
-func (c *client) subscribed() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, s := range c.system {
-		if s == "ok: Subscribed to PostgreSQL" {
-			n++
-		}
-	}
-	return n
-}
-
-func (c *client) firstAfter(id int64) (time.Time, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var first time.Time
-	for k, at := range c.first {
-		if k > id && (first.IsZero() || at.Before(first)) {
-			first = at
-		}
-	}
-	return first, !first.IsZero()
-}
-
-func (c *client) missing(ids []int64) []int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []int64
-	for _, id := range ids {
-		if _, ok := c.first[id]; !ok {
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 // TestMain removes the node binary conformance.BuildNode may have built for this run.

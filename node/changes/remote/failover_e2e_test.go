@@ -137,7 +137,7 @@ func TestClusterChangesFailover(t *testing.T) {
 		t.Cleanup(n.layer.Subscribe(context.Background(), tn, anon, seqBindings(t), r))
 	}
 	for name, r := range recs {
-		waitFor(t, 15*time.Second, "Subscribed on "+name, func() bool { return r.subscribedCount() > 0 })
+		waitFor(t, 15*time.Second, "Subscribed on "+name, func() bool { return r.Subscribed() > 0 })
 	}
 
 	// A subscriber on a non-owner node receives changes; an unsubscribe reaches the owner.
@@ -145,7 +145,7 @@ func TestClusterChangesFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, r := range recs {
-		waitFor(t, 10*time.Second, "row 1 on "+name, func() bool { return r.has(1) })
+		waitFor(t, 10*time.Second, "row 1 on "+name, func() bool { return r.Has(1) })
 	}
 	subsOnOwner := func() int {
 		for _, st := range owner.svc.Status() {
@@ -164,7 +164,7 @@ func TestClusterChangesFailover(t *testing.T) {
 	}
 	extra := newRecorder()
 	unsub := other.layer.Subscribe(context.Background(), tn, anon, seqBindings(t), extra)
-	waitFor(t, 10*time.Second, "extra subscribed", func() bool { return extra.subscribedCount() > 0 })
+	waitFor(t, 10*time.Second, "extra subscribed", func() bool { return extra.Subscribed() > 0 })
 	if got := subsOnOwner(); got != 4 {
 		t.Fatalf("owner holds %d subscriptions, want 4", got)
 	}
@@ -185,10 +185,10 @@ func TestClusterChangesFailover(t *testing.T) {
 	}
 	newOwner := ownerOf(t, survivors, tn.ExternalID)
 	waitFor(t, 15*time.Second, "a row committed after the kill", func() bool {
-		_, ok := recs[survivors[0].name].firstAfter(lastBefore)
+		_, ok := recs[survivors[0].name].FirstAfter(lastBefore)
 		return ok
 	})
-	first, _ := recs[survivors[0].name].firstAfter(lastBefore)
+	first, _ := recs[survivors[0].name].FirstAfter(lastBefore)
 	t.Logf("owner %s killed; new owner %s; first row committed after the kill delivered %s after the kill",
 		owner.name, newOwner.name, first.Sub(killedAt).Round(time.Millisecond))
 	time.Sleep(1500 * time.Millisecond)
@@ -211,7 +211,7 @@ func TestClusterChangesFailover(t *testing.T) {
 	if got := ownerOf(t, c.nodes, tn.ExternalID); got != back {
 		t.Fatalf("owner after the restart is %s, want %s back", got.name, back.name)
 	}
-	waitFor(t, 15*time.Second, "Subscribed on the restarted node", func() bool { return r.subscribedCount() > 0 })
+	waitFor(t, 15*time.Second, "Subscribed on the restarted node", func() bool { return r.Subscribed() > 0 })
 	time.Sleep(time.Second)
 	committed = w.finish()
 	checkAll(t, recs, survivors, committed)
@@ -226,9 +226,9 @@ func checkAll(t *testing.T, recs map[string]*recorder, nodes []*testNode, commit
 		r := recs[n.name]
 		var missing []int64
 		waitFor(t, 20*time.Second, fmt.Sprintf("all %d rows on %s", len(committed), n.name), func() bool {
-			missing = r.missing(committed)
+			missing = r.Missing(committed)
 			return len(missing) == 0
 		})
-		t.Logf("%s: %d rows, all delivered; system messages: %s", n.name, len(committed), r.systemText())
+		t.Logf("%s: %d rows, all delivered; system messages: %s", n.name, len(committed), r.SystemText())
 	}
 }

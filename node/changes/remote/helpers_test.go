@@ -8,13 +8,13 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/realtimeops/realtime/internal/rowlog"
 	"github.com/realtimeops/realtime/node/changes"
 	"github.com/realtimeops/realtime/node/cluster"
 	"github.com/realtimeops/realtime/node/tenant"
@@ -159,15 +159,10 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// recorder is a channel stand-in: it records the ids of the rows delivered and system messages.
-type recorder struct {
-	mu     sync.Mutex
-	seen   map[int64]int
-	times  map[int64]time.Time
-	system []string
-}
+// recorder is a channel stand-in: it logs the ids of the rows delivered and the system messages.
+type recorder struct{ *rowlog.Log }
 
-func newRecorder() *recorder { return &recorder{seen: map[int64]int{}, times: map[int64]time.Time{}} }
+func newRecorder() *recorder { return &recorder{rowlog.New()} }
 
 func (r *recorder) PostgresChange(_ []int64, data json.RawMessage) {
 	var d struct {
@@ -176,65 +171,5 @@ func (r *recorder) PostgresChange(_ []int64, data json.RawMessage) {
 		} `json:"record"`
 	}
 	_ = json.Unmarshal(data, &d)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.seen[d.Record.ID]++
-	if _, ok := r.times[d.Record.ID]; !ok {
-		r.times[d.Record.ID] = time.Now()
-	}
-}
-
-func (r *recorder) System(status, message string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.system = append(r.system, status+": "+message)
-}
-
-func (r *recorder) subscribedCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, s := range r.system {
-		if s == "ok: "+changes.SubscribedMessage {
-			n++
-		}
-	}
-	return n
-}
-
-func (r *recorder) has(id int64) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.seen[id] > 0
-}
-
-// firstAfter returns when the first row with an id above id arrived.
-func (r *recorder) firstAfter(id int64) (time.Time, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var first time.Time
-	for k, at := range r.times {
-		if k > id && (first.IsZero() || at.Before(first)) {
-			first = at
-		}
-	}
-	return first, !first.IsZero()
-}
-
-func (r *recorder) missing(ids []int64) []int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []int64
-	for _, id := range ids {
-		if r.seen[id] == 0 {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-func (r *recorder) systemText() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return strings.Join(r.system, " | ")
+	r.Row(d.Record.ID)
 }
