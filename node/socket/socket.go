@@ -175,12 +175,30 @@ func (s *Socket) join(msg phoenix.Message) {
 	}
 	if _, rej := channel.Join(s.deps, s, msg, sub); rej != nil {
 		s.deps.Metrics.JoinResults.WithLabelValues("error").Inc()
-		time.Sleep(s.opts.ErrorBackoff)
+		s.rejectLater(msg, rej)
+	}
+}
+
+// rejectLater answers a refused join after CHANNEL_ERROR_BACKOFF_MS without holding up the read
+// loop. Upstream (realtime_channel.ex, join_error/1) sleeps in the join and so stalls the whole
+// socket: with the default 5 s, a client whose joins keep being refused (maxChannelsPerClient)
+// gets its replies later than realtime-js's 10 s join timeout, realtime-js sends phx_leave and
+// rejoins, and the late reply carries a ref it no longer waits for: every further join looked
+// unanswered. Here each refusal is delayed on its own, so every join gets its error reply while
+// heartbeats and other channels carry on. The joins-per-second limiter still bounds how many
+// refusals can be pending (it closes the socket), and Send on a closed socket is a no-op.
+func (s *Socket) rejectLater(msg phoenix.Message, rej *channel.Rejection) {
+	respond := func() {
 		s.replyTo(msg, msg.JoinRef, "error", phoenix.ErrorReason(rej.Reason))
 		if rej.CloseCode != 0 {
 			s.Close(rej.CloseCode, rej.Reason)
 		}
 	}
+	if s.opts.ErrorBackoff <= 0 {
+		respond()
+		return
+	}
+	time.AfterFunc(s.opts.ErrorBackoff, respond)
 }
 
 func (s *Socket) replyTo(msg phoenix.Message, joinRef []byte, status string, response []byte) {
