@@ -57,6 +57,7 @@ type Channel struct {
 // permissions is the per-channel RLS policy cache of spec 4.7 (private channels only).
 type permissions struct {
 	broadcastRead, presenceRead   bool
+	presenceReadKnown             bool  // presenceRead was evaluated (false until presence is on)
 	broadcastWrite, presenceWrite *bool // nil = unknown
 }
 

@@ -97,6 +97,11 @@ type Deps struct {
 	Authorizer Authorizer // nil: private channels are refused
 	Replayer   Replayer
 	Database   Database
+	// Replication answers replication_ready joins; nil: Changes when it implements Replication.
+	Replication Replication
+
+	// ReplicationReadyTimeout bounds the wait for the replication connection (default 1 min).
+	ReplicationReadyTimeout time.Duration
 
 	// ErrorBackoff delays every join error reply (CHANNEL_ERROR_BACKOFF_MS).
 	ErrorBackoff time.Duration

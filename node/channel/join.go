@@ -152,14 +152,15 @@ func (c *Channel) checkDatabase() *Rejection {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
 	defer cancel()
-	b, p, err := d.Authorizer.Read(ctx, c.tenant, c.authzRequest(), c.cfg.PresenceEnabled || c.tenant.PresenceEnabled)
+	presenceOn := c.cfg.PresenceEnabled || c.tenant.PresenceEnabled
+	b, p, err := d.Authorizer.Read(ctx, c.tenant, c.authzRequest(), presenceOn)
 	if err != nil {
 		return &Rejection{Reason: reasonOf(err, c.SubTopic)}
 	}
 	if !b && !p {
 		return &Rejection{Reason: "Unauthorized: You do not have permissions to read from this Channel topic: " + c.SubTopic}
 	}
-	c.perms = permissions{broadcastRead: b, presenceRead: p}
+	c.perms = permissions{broadcastRead: b, presenceRead: p, presenceReadKnown: presenceOn}
 	return nil
 }
 
@@ -229,6 +230,9 @@ func (c *Channel) start(msg phoenix.Message, replay []*pubsub.Message) {
 		if stopped {
 			unsub()
 		}
+	}
+	if c.cfg.ReplicationReady {
+		c.notifyReplicationReady()
 	}
 	if c.cfg.PresenceEnabled || c.tenant.PresenceEnabled {
 		if !c.cfg.Private || c.perms.presenceRead {

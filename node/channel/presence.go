@@ -2,8 +2,10 @@ package channel
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/realtimeops/realtime/node/phoenix"
 	"github.com/realtimeops/realtime/node/presence"
@@ -50,6 +52,10 @@ func (c *Channel) handlePresence(msg phoenix.Message) {
 
 func (c *Channel) track(msg phoenix.Message, meta json.RawMessage) {
 	if c.cfg.Private {
+		if !c.presenceReadKnown() && !c.authorizePresenceRead() {
+			c.reply(msg.JoinRef, msg.Ref, "error", errorEmpty)
+			return
+		}
 		_, write, ok := c.writePermission()
 		if !ok || !write {
 			c.reply(msg.JoinRef, msg.Ref, "error", errorEmpty)
@@ -82,7 +88,7 @@ func (c *Channel) track(msg phoenix.Message, meta json.RawMessage) {
 	}
 	c.countPresence(1)
 	c.deps.Metrics.PayloadSize.WithLabelValues(t.ExternalID, "presence").Observe(float64(len(meta)))
-	c.presenceOn.Store(true)
+	enabling := !c.presenceOn.Swap(true)
 	if err := c.deps.Presence.Track(c.Topic, c.presKey, presence.Owner(c.id), meta); err != nil {
 		c.reply(msg.JoinRef, msg.Ref, "error", phoenix.ErrorReason("Presence track payload must be a map"))
 		return
@@ -90,7 +96,46 @@ func (c *Channel) track(msg phoenix.Message, meta json.RawMessage) {
 	c.mu.Lock()
 	c.lastTrack = append(json.RawMessage(nil), meta...)
 	c.mu.Unlock()
+	if enabling && c.canRead(false) {
+		// One better than upstream (supabase/realtime#2196): when a track is what enables presence,
+		// upstream never pushes presence_state, so realtime-js keeps buffering the diffs it gets
+		// and never shows members tracked before. The state is pushed before the reply, so it is
+		// there when realtime-js's track() resolves; it already holds this channel's own meta, and
+		// realtime-js drops the join of the same phx_ref when that diff arrives.
+		c.pushPresenceState()
+	}
 	c.reply(msg.JoinRef, msg.Ref, "ok", nil)
+}
+
+// presenceReadKnown reports whether presence.read was evaluated (at join when presence was
+// enabled then, or by an earlier track).
+func (c *Channel) presenceReadKnown() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.perms.presenceReadKnown
+}
+
+// authorizePresenceRead evaluates presence.read on a private channel whose presence was not enabled
+// at join, as upstream's maybe_authorize_presence_read does on the first track
+// (lib/realtime_web/channels/realtime_channel/presence_handler.ex, handle_presence_event("track")).
+// Without it the channel's presence.read stayed false and it never got a presence_diff. It reports
+// whether the check ran; a denied read is not an error (the track may still be allowed to write).
+func (c *Channel) authorizePresenceRead() bool {
+	if c.deps.Authorizer == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
+	defer cancel()
+	b, p, err := c.deps.Authorizer.Read(ctx, c.tenant, c.authzRequest(), true)
+	if err != nil {
+		c.deps.Log.Warn("presence read authorization failed", "code", "RlsPolicyError", "tenant", c.tenant.ExternalID, "topic", c.SubTopic, "err", err)
+		return false
+	}
+	c.mu.Lock()
+	c.perms.broadcastRead = c.perms.broadcastRead || b
+	c.perms.presenceRead, c.perms.presenceReadKnown = p, true
+	c.mu.Unlock()
+	return true
 }
 
 func (c *Channel) pushPresenceState() {

@@ -1,9 +1,12 @@
 package conformance
 
 import (
+	"os"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/internal/pgtest"
 )
 
 // TestJoinRefusalsDoNotStallTheSocket runs js/join_backoff.test.mjs against a node whose channel
@@ -18,4 +21,28 @@ func TestJoinRefusalsDoNotStallTheSocket(t *testing.T) {
 		Env: []string{"CHANNEL_ERROR_BACKOFF_MS=" + strconv.Itoa(backoff)}})
 	env := append(suiteEnv(node, tenants), "RT_CHANNEL_ERROR_BACKOFF_MS="+strconv.Itoa(backoff))
 	RunJS(t, "join_backoff.test.mjs", env, 2*time.Minute)
+}
+
+// parityFixtures: authenticated may read and write `pres-*` topics (broadcast and presence).
+const parityFixtures = `
+create policy parity_read on realtime.messages for select to authenticated using (realtime.topic() like 'pres-%');
+create policy parity_write on realtime.messages for insert to authenticated with check (realtime.topic() like 'pres-%');
+`
+
+// TestParityDatabaseJS runs js/parity_db.test.mjs: replication_ready and presence enabled by a
+// track, against a real Postgres; tenant no-db has no database.
+func TestParityDatabaseJS(t *testing.T) {
+	db := pgtest.Start(t)
+	tenants, err := WriteTenants(t.TempDir(), []Tenant{
+		{ExternalID: "realtime-dev", JWTSecret: defaultSecret, Limits: generous, Database: PGDatabase(db, "postgres", true)},
+		{ExternalID: "no-db", JWTSecret: otherSecret, Limits: generous},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := StartNode(t, NodeOptions{TenantsFile: tenants, DefaultTenant: "realtime-dev", LogLevel: os.Getenv("RT_NODE_LOG_LEVEL")})
+	node.WaitStreaming(t, "realtime-dev", 30*time.Second)
+	ExecSQL(t, db.DSN("postgres"), parityFixtures)
+	env := append(suiteEnv(node, tenants), "RT_DB_URL="+db.DSN("postgres"), "RT_HOST_NODB=no-db.localhost:"+node.Addr[len("127.0.0.1:"):])
+	RunJS(t, "parity_db.test.mjs", env, 3*time.Minute)
 }
