@@ -18,7 +18,9 @@ type Config struct {
 	PresenceEnabled  bool
 	PresenceKey      string // "" = generate
 	// Replay and PostgresChanges are the raw values, read later as the spec describes.
-	Replay          json.RawMessage
+	Replay json.RawMessage
+	// ReplayPresent: config.broadcast has a "replay" key, whatever its value (even null).
+	ReplayPresent   bool
 	PostgresChanges json.RawMessage
 	// Legacy is true when the payload has no "config" key at all.
 	Legacy   bool
@@ -52,8 +54,14 @@ func ParseConfig(payload json.RawMessage) Config {
 		c.Self = boolField(b["self"], "config.broadcast.self", &c.Problems)
 		c.Ack = boolField(b["ack"], "config.broadcast.ack", &c.Problems)
 		c.ReplicationReady = boolField(b["replication_ready"], "config.broadcast.replication_ready", &c.Problems)
-		if r, ok := b["replay"]; ok && !isNull(r) {
-			c.Replay = r
+		if r, ok := b["replay"]; ok {
+			c.ReplayPresent = true
+			if !isNull(r) {
+				c.Replay = r
+			}
+			if !isNull(r) && !isObject(r) {
+				c.Problems = append(c.Problems, "config.broadcast.replay: unable to parse, expected a map")
+			}
 		}
 	}
 	if p := object(cfg["presence"], "config.presence", &c.Problems); p != nil {
@@ -66,6 +74,11 @@ func ParseConfig(payload json.RawMessage) Config {
 func isNull(raw json.RawMessage) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) == 0 || string(raw) == "null"
+}
+
+func isObject(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '{'
 }
 
 func object(raw json.RawMessage, field string, problems *[]string) map[string]json.RawMessage {

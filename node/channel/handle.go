@@ -139,7 +139,7 @@ func (c *Channel) resubscribeChanges() {
 	if c.deps.Changes == nil {
 		return
 	}
-	_, subscribe := c.deps.Changes.Prepare(c.cfg.PostgresChanges)
+	_, subscribe := c.deps.Changes.Prepare(c.bindingsJSON())
 	if subscribe == nil {
 		return
 	}
@@ -205,6 +205,10 @@ func (s *changesSink) PostgresChange(ids []int64, data json.RawMessage) {
 	c := (*Channel)(s)
 	c.events.Add(1)
 	c.dbMetric.Inc()
+	if c.cfg.Legacy {
+		c.pushLegacyChange(data)
+		return
+	}
 	var b bytes.Buffer
 	b.Grow(len(data) + 32)
 	b.WriteString(`{"ids":[`)

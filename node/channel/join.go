@@ -26,6 +26,7 @@ const (
 	ReasonTooManyUsers    = "ConnectionRateLimitReached: Too many connected users"
 	ReasonTooManyJoins    = "ClientJoinRateLimitReached: Too many joins per second"
 	ReasonTooManyChannels = "ChannelRateLimitReached: Too many channels"
+	ReasonSuspended       = "RealtimeDisabledForTenant: Realtime disabled for this tenant"
 	ReasonUnknown         = "Unknown Error on Channel"
 	ReasonReplayPublic    = "UnableToReplayMessages: Replay is not allowed for public channels"
 	ReasonReplayFailed    = "UnableToReplayMessages: Realtime was unable to replay messages"
@@ -88,7 +89,7 @@ func checkAdmission(deps *Deps, conn Conn, cfg Config, subTopic string) *Rejecti
 	if deps.ShuttingDown != nil && deps.ShuttingDown() {
 		return &Rejection{Reason: ReasonRestarting}
 	}
-	if cur, ok := deps.Tenants.Get(t.ExternalID); !ok || cur.Suspend {
+	if _, ok := deps.Tenants.Get(t.ExternalID); !ok {
 		return &Rejection{Reason: ReasonTenantNotFound, CloseCode: websocket.StatusGoingAway}
 	}
 	if t.PrivateOnly && !cfg.Private {
@@ -137,6 +138,11 @@ func authReason(err error) string {
 // (private channels: RLS read policies).
 func (c *Channel) checkDatabase() *Rejection {
 	d := c.deps
+	if cur, ok := d.Tenants.Get(c.tenant.ExternalID); ok && cur.Suspend {
+		// Upstream refuses it in Connect.lookup_or_start_connection (lib/realtime/tenants/connect.ex,
+		// tenant_suspended?/1) and keeps the socket.
+		return &Rejection{Reason: ReasonSuspended}
+	}
 	if d.Database != nil && c.tenant.Database != nil {
 		ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
 		defer cancel()
@@ -182,9 +188,12 @@ func (c *Channel) authzRequest() AuthzRequest {
 	return AuthzRequest{Topic: c.SubTopic, Claims: c.claims, Headers: c.conn.Headers()}
 }
 
-// prepareReplay runs checks 10-11 and fetches the messages to replay.
+// prepareReplay runs checks 10-11 and fetches the messages to replay. As upstream
+// (realtime_channel.ex can_replay?/3 and maybe_replay_messages/5): any "replay" key, whatever its
+// value, is refused on public channels and needs broadcast.read on private ones; a value that is
+// not an object is then ignored (only a map is replayed).
 func (c *Channel) prepareReplay() ([]*pubsub.Message, *Rejection) {
-	if c.cfg.Replay == nil {
+	if !c.cfg.ReplayPresent {
 		return nil, nil
 	}
 	if !c.cfg.Private {
@@ -192,6 +201,9 @@ func (c *Channel) prepareReplay() ([]*pubsub.Message, *Rejection) {
 	}
 	if !c.perms.broadcastRead {
 		return nil, &Rejection{Reason: "Unauthorized: You do not have permissions to read from this Channel topic: " + c.SubTopic}
+	}
+	if !isObject(c.cfg.Replay) {
+		return nil, nil
 	}
 	if c.deps.Replayer == nil {
 		return nil, &Rejection{Reason: ReasonReplayFailed}
@@ -259,7 +271,7 @@ func (c *Channel) prepareChanges() (json.RawMessage, SubscribeFunc) {
 	if c.deps.Changes == nil {
 		return json.RawMessage(`{"postgres_changes":[]}`), nil
 	}
-	arr, subscribe := c.deps.Changes.Prepare(c.cfg.PostgresChanges)
+	arr, subscribe := c.deps.Changes.Prepare(c.bindingsJSON())
 	if len(arr) == 0 {
 		arr = json.RawMessage("[]")
 	}

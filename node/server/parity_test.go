@@ -104,3 +104,52 @@ func TestTrackEnablingPresencePushesState(t *testing.T) {
 	a.send(`["1","3","realtime:p","presence",{"type":"presence","event":"track","payload":{"user":"ana","n":2}}]`)
 	a.expectNone(`presence_state`, 300*time.Millisecond)
 }
+
+// suspendable hides tenant changes from the server (no disconnect), so a join can meet a tenant
+// suspended after its socket connected.
+type suspendable struct {
+	tenant.Registry
+	mu        sync.Mutex
+	suspended bool
+}
+
+func (s *suspendable) Get(id string) (*tenant.Tenant, bool) {
+	t, ok := s.Registry.Get(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ok && s.suspended {
+		cp := *t
+		cp.Suspend = true
+		return &cp, true
+	}
+	return t, ok
+}
+
+// Upstream: realtime_channel.ex join/3 ({:error, :tenant_suspended}) and connect.ex tenant_suspended?/1.
+func TestJoinOnSuspendedTenant(t *testing.T) {
+	var reg *suspendable
+	h := newHarnessWith(t, fmt.Sprintf(tenantsYAML, testSecret), func(d *channel.Deps) {
+		reg = &suspendable{Registry: d.Tenants}
+		d.Tenants = reg
+	})
+	c := h.dial("2.0.0")
+	reg.mu.Lock()
+	reg.suspended = true
+	reg.mu.Unlock()
+	c.send(`["1","1","realtime:s","phx_join",{"config":{}}]`)
+	if f := c.expect(`phx_reply`); f != `["1","1","realtime:s","phx_reply",{"status":"error","response":{"reason":"RealtimeDisabledForTenant: Realtime disabled for this tenant"}}]` {
+		t.Fatalf("reply %s", f)
+	}
+	c.send(`[null,"2","phoenix","heartbeat",{}]`) // the socket stays open
+	c.expect(`"2"`, `"ok"`)
+}
+
+// Upstream: realtime_channel.ex can_replay?/3, maybe_replay_messages/5 (only a map is replayed;
+// any replay key is refused on a public channel).
+func TestNonObjectReplay(t *testing.T) {
+	c := newHarness(t).dial("2.0.0")
+	for i, v := range []string{`5`, `"x"`, `null`, `[]`} {
+		c.send(fmt.Sprintf(`["%d","%d","realtime:pub%d","phx_join",{"config":{"broadcast":{"replay":%s}}}]`, i, i, i, v))
+		c.expect(fmt.Sprintf(`["%d","%d","realtime:pub%d","phx_reply",{"status":"error","response":{"reason":"UnableToReplayMessages: Replay is not allowed for public channels"}}]`, i, i, i))
+	}
+}

@@ -147,3 +147,16 @@ func TestReplayOnJoin(t *testing.T) {
 	pub.send(`["1","1","realtime:room1","phx_join",{"config":{"broadcast":{"replay":{"since":1}}}}]`)
 	pub.expect(`"UnableToReplayMessages: Replay is not allowed for public channels"`)
 }
+
+// A non-object replay value on a private channel is ignored, as upstream (maybe_replay_messages
+// only replays a map): the join succeeds and nothing is replayed.
+func TestPrivateNonObjectReplayIgnored(t *testing.T) {
+	h, pg := newPrivateHarness(t)
+	exec(t, pg, `select realtime.send('{"x": 1}'::jsonb, 'old', 'room1', true)`)
+	c := h.dial("2.0.0")
+	for i, v := range []string{`5`, `"since"`, `null`, `[1]`} {
+		c.send(fmt.Sprintf(`["%d","%d","realtime:room1","phx_join",{"config":{"private":true,"broadcast":{"replay":%s}},"access_token":"%s"}]`, i, i, v, h.userToken("authenticated")))
+		c.expect(fmt.Sprintf(`["%d","%d","realtime:room1","phx_reply",{"status":"ok"`, i, i))
+	}
+	c.expectNone(`"old"`, 300*time.Millisecond)
+}

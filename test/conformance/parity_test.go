@@ -27,6 +27,9 @@ func TestJoinRefusalsDoNotStallTheSocket(t *testing.T) {
 const parityFixtures = `
 create policy parity_read on realtime.messages for select to authenticated using (realtime.topic() like 'pres-%');
 create policy parity_write on realtime.messages for insert to authenticated with check (realtime.topic() like 'pres-%');
+create table public.parity_legacy (id serial primary key, title text);
+grant select on public.parity_legacy to anon, authenticated;
+alter publication supabase_realtime add table public.parity_legacy;
 `
 
 // TestParityDatabaseJS runs js/parity_db.test.mjs: replication_ready and presence enabled by a
@@ -44,5 +47,7 @@ func TestParityDatabaseJS(t *testing.T) {
 	node.WaitStreaming(t, "realtime-dev", 30*time.Second)
 	ExecSQL(t, db.DSN("postgres"), parityFixtures)
 	env := append(suiteEnv(node, tenants), "RT_DB_URL="+db.DSN("postgres"), "RT_HOST_NODB=no-db.localhost:"+node.Addr[len("127.0.0.1:"):])
-	RunJS(t, "parity_db.test.mjs", env, 3*time.Minute)
+	for _, file := range []string{"parity_db.test.mjs", "legacy.test.mjs"} {
+		t.Run(file, func(t *testing.T) { RunJS(t, file, env, 3*time.Minute) })
+	}
 }

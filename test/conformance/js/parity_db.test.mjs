@@ -97,3 +97,11 @@ for (const isPrivate of [false, true]) {
     await waitFor(() => !('early' in members(late)), `late sees the leave (has ${JSON.stringify(members(late))})`, WAIT)
   })
 }
+
+// (realtime-js itself refuses replay on public channels; node/server/parity_test.go covers the
+// node's answer to that.)
+scenario('replay that is not an object is ignored on a private channel', async (ctx) => {
+  const client = await userClient(ctx, 'replayer')
+  const priv = client.channel(uniqueTopic('pres'), { config: { private: true, broadcast: { replay: 'yesterday' } } })
+  await subscribe(priv)
+})

@@ -32,6 +32,12 @@ class Context {
   constructor() {
     this.clients = []
     this.logs = []
+    this.cleanups = []
+  }
+
+  // defer registers fn to run when the scenario ends (for clients other than realtime-js).
+  defer(fn) {
+    this.cleanups.push(fn)
   }
 
   // log creates a FrameLog that is dumped on failure (for raw HTTP checks as well).
@@ -64,6 +70,13 @@ class Context {
   }
 
   async close() {
+    for (const fn of this.cleanups) {
+      try {
+        await Promise.race([fn(), sleep(2000)])
+      } catch {
+        // teardown only
+      }
+    }
     await Promise.all(
       this.clients.map(async (c) => {
         try {
