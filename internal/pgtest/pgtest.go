@@ -28,17 +28,32 @@ type Instance struct {
 	// Dir holds the data directory and the log file.
 	Dir string
 
-	bin  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	tb   testing.TB
+	bin     string
+	durable bool // fsync and full_page_writes on, as a stock server
+	cmd     *exec.Cmd
+	done    chan struct{}
+	tb      testing.TB
 }
 
 // Start initialises and starts a Postgres server for tb; it is stopped in tb.Cleanup.
 // A missing Postgres installation fails the test (it never skips): `make test` installs it.
 func Start(tb testing.TB) *Instance {
 	tb.Helper()
-	inst, err := start(tb)
+	return StartWith(tb, Options{})
+}
+
+// Options change the server's settings for tests that need them.
+type Options struct {
+	// Durable keeps every setting at Postgres' defaults (fsync, full_page_writes): slower, but
+	// commits take as long as on a user's server, which widens the window between a commit
+	// reaching the walsender and becoming visible to new snapshots.
+	Durable bool
+}
+
+// StartWith is Start with options.
+func StartWith(tb testing.TB, opts Options) *Instance {
+	tb.Helper()
+	inst, err := start(tb, opts)
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
@@ -46,7 +61,7 @@ func Start(tb testing.TB) *Instance {
 	return inst
 }
 
-func start(tb testing.TB) (*Instance, error) {
+func start(tb testing.TB, opts Options) (*Instance, error) {
 	bin, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -70,7 +85,7 @@ func start(tb testing.TB) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst := &Instance{Host: "127.0.0.1", Port: port, Dir: dir, bin: bin, tb: tb}
+	inst := &Instance{Host: "127.0.0.1", Port: port, Dir: dir, bin: bin, durable: opts.Durable, tb: tb}
 	if err := inst.launch(); err != nil {
 		return nil, err
 	}
@@ -84,8 +99,13 @@ func (i *Instance) launch() error {
 		"-D", filepath.Join(i.Dir, "data"), "-p", strconv.Itoa(i.Port), "-k", i.Dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "wal_level=logical",
 		"-c", "max_replication_slots=32", "-c", "max_wal_senders=32", "-c", "max_connections=200",
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "shared_buffers=32MB", "-c", "wal_sender_timeout=10s",
+	}
+	if !i.durable {
+		// fsync=off only skips the disk flush. synchronous_commit keeps its default (on), as on
+		// users' servers: the commit is sent to walsenders before it is visible to new snapshots,
+		// and code that reads the table after a streamed commit must be tested in that window.
+		args = append(args, "-c", "fsync=off", "-c", "full_page_writes=off")
 	}
 	logf, err := os.OpenFile(filepath.Join(i.Dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o666)
 	if err != nil {

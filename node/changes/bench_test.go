@@ -142,11 +142,6 @@ func BenchmarkLatency1kPerSecond100Subscribers(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer conn.Release()
-	// Commit durably so the walsender sees each commit at once (the test server runs with
-	// synchronous_commit=off, which would add the WAL writer's 200 ms delay).
-	if _, err := conn.Exec(context.Background(), "set synchronous_commit = on"); err != nil {
-		b.Fatal(err)
-	}
 	const rate, seconds = 1000, 5
 	n0, p0 := cpuClock(e.inst)
 	start := time.Now()

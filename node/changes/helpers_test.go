@@ -39,7 +39,12 @@ func testLogger() *slog.Logger {
 
 func newEnv(tb testing.TB, setupSQL string) *env {
 	tb.Helper()
-	inst := pgtest.Start(tb)
+	return newEnvWith(tb, pgtest.Options{}, setupSQL)
+}
+
+func newEnvWith(tb testing.TB, opts pgtest.Options, setupSQL string) *env {
+	tb.Helper()
+	inst := pgtest.StartWith(tb, opts)
 	db := inst.CreateDatabase(tb, "tenant")
 	tn := &tenant.Tenant{ExternalID: "dev-tenant", PostgresChanges: true,
 		Database: &tenant.Database{Host: inst.Host, Port: inst.Port, Name: db, User: "postgres", SSLMode: "disable"}}

@@ -6,7 +6,8 @@ type metrics struct {
 	decoded, delivered, duplicates, restarts, rlsQueries, broadcasts prometheus.Counter
 	lag                                                              *prometheus.GaugeVec
 	ownership                                                        *prometheus.CounterVec
-	rlsSeconds                                                       prometheus.Histogram
+	rlsSeconds, rlsWaitSeconds                                       prometheus.Histogram
+	rlsInconclusive                                                  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,10 +30,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Tenant WAL streams this node started (acquired) or stopped (released)."}, []string{"change"}),
 		rlsSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "realtime_changes_rls_check_seconds",
 			Help: "Duration of the RLS checks of one batch.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		rlsWaitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "realtime_postgres_changes_rls_visibility_wait_seconds",
+			Help:    "Time an RLS check waited for a streamed commit to become visible to new snapshots (only batches that had to wait).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		rlsInconclusive: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_postgres_changes_rls_inconclusive_total",
+			Help: "Row changes whose RLS check could not decide and which were not delivered to that group of subscribers (reason: policy_error, changed_before_check)."},
+			[]string{"reason"}),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.decoded, m.delivered, m.duplicates, m.restarts,
-			m.rlsQueries, m.broadcasts, m.lag, m.ownership, m.rlsSeconds} {
+			m.rlsQueries, m.broadcasts, m.lag, m.ownership, m.rlsSeconds, m.rlsWaitSeconds, m.rlsInconclusive} {
 			reg.MustRegister(c)
 		}
 	}

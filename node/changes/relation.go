@@ -31,6 +31,7 @@ type change struct {
 // txn is one committed transaction with the changes Postgres Changes or DB broadcasts care about.
 type txn struct {
 	end        pglogrepl.LSN // transaction end LSN: confirming it acknowledges the whole txn
+	xid        uint32        // top-level transaction id (pgoutput Begin), for RLS visibility
 	commitTime time.Time
 	changes    []*change
 }

@@ -33,12 +33,81 @@ type rlsTarget struct {
 }
 
 // checkRLS decides, for every match that needs it, whether the subscriber's role and claims may
-// SELECT the row now (spec 6.6). Instead of one query per subscriber per change, it runs one
-// query per (relation, role, claims group) per batch with all the batch's primary keys, and sends
-// all of them in one round trip (a pipelined read-only transaction). Each group is a separate
-// statement after its own set_config, so policies using (select auth.uid()) — an InitPlan,
-// evaluated once per statement — see the right claims.
+// SELECT the row (spec 6.6). Instead of one query per subscriber per change, it runs one query per
+// (relation, role, claims group) per batch with all the batch's primary keys, and sends all of
+// them in one round trip (a pipelined read-only transaction). Each group is a separate statement
+// after its own set_config, so policies using (select auth.uid()) — an InitPlan, evaluated once
+// per statement — see the right claims.
+//
+// Verdicts are taken only from a snapshot that contains every checked commit (see
+// visibility.go): a "not visible" can never mean "not committed yet". The row is judged as it is
+// in that snapshot, as upstream's apply_rls judges it when its poll runs: a row deleted before the
+// check reaches RLS subscribers as its DELETE only; a row updated again is judged by its newer
+// version, and the newer change gets its own verdict.
 func (w *worker) checkRLS(ctx context.Context, todo []*pending) (map[rlsVerdictKey]bool, error) {
+	targets := rlsTargets(todo)
+	verdicts := map[rlsVerdictKey]bool{}
+	if len(targets) == 0 {
+		return verdicts, nil
+	}
+	start := time.Now()
+	xids := rlsXids(targets)
+	var err error
+	for {
+		var snap pgSnapshot
+		snap, err = w.runRLS(ctx, targets, verdicts)
+		if err != nil {
+			break
+		}
+		if _, ok := snap.seesAll(xids); ok {
+			break
+		}
+		// The stream is ahead of the procarray: wait (cheap snapshot polls) and check again.
+		if err := w.waitVisible(ctx, xids); err != nil {
+			return nil, err
+		}
+		clear(verdicts)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		w.log.Warn("batched RLS check failed, checking groups one by one", "err", err)
+		if err := w.waitVisible(ctx, xids); err != nil {
+			return nil, err
+		}
+		clear(verdicts)
+		if err := w.checkGroups(ctx, targets, verdicts); err != nil {
+			return nil, err
+		}
+	}
+	w.metrics.rlsSeconds.Observe(time.Since(start).Seconds())
+	return verdicts, nil
+}
+
+// checkGroups runs each claims group on its own, after a batched check failed, so that one
+// failing policy only affects its own group. Commits are already visible (waitVisible ran).
+func (w *worker) checkGroups(ctx context.Context, targets []*rlsTarget, verdicts map[rlsVerdictKey]bool) error {
+	for _, tg := range targets {
+		for _, g := range tg.groups {
+			one := &rlsTarget{rel: tg.rel, role: tg.role, groups: []*rlsGroup{g}}
+			if _, err := w.runRLS(ctx, []*rlsTarget{one}, verdicts); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				// A policy that raises, or a role without privileges: not visible (upstream's
+				// RlsPolicyError), and counted: the check could not decide.
+				w.metrics.rlsInconclusive.WithLabelValues("policy_error").Add(float64(len(g.rows)))
+				w.log.Warn("RLS check failed; changes not delivered to this group", "err", err,
+					"table", tg.rel.schema+"."+tg.rel.name, "role", tg.role, "rows", len(g.rows))
+			}
+		}
+	}
+	return nil
+}
+
+// rlsTargets groups the matches that need an RLS check by (relation, role) and claims group.
+func rlsTargets(todo []*pending) []*rlsTarget {
 	type targetKey struct {
 		rel  *relation // not the id: a Relation message mid-batch makes a new shape
 		role string
@@ -69,40 +138,42 @@ func (w *worker) checkRLS(ctx context.Context, todo []*pending) (map[rlsVerdictK
 			}
 		}
 	}
-	verdicts := map[rlsVerdictKey]bool{}
-	if len(targets) == 0 {
-		return verdicts, nil
-	}
-	start := time.Now()
-	err := w.runRLS(ctx, targets, verdicts)
-	if err != nil {
-		w.log.Warn("batched RLS check failed, checking groups one by one", "err", err)
-		for _, tg := range targets {
-			for _, g := range tg.groups {
-				one := &rlsTarget{rel: tg.rel, role: tg.role, groups: []*rlsGroup{g}}
-				if err := w.runRLS(ctx, []*rlsTarget{one}, verdicts); err != nil {
-					if ctx.Err() != nil {
-						return nil, ctx.Err()
-					}
-					// A policy that raises, or a role without privileges: not visible (RlsPolicyError).
-					w.log.Warn("RLS check failed; change not delivered to this group", "err", err,
-						"table", tg.rel.schema+"."+tg.rel.name, "role", tg.role)
+	return targets
+}
+
+// rlsXids lists the distinct transactions whose rows the targets check.
+func rlsXids(targets []*rlsTarget) []uint32 {
+	seen := map[uint32]bool{}
+	var xids []uint32
+	for _, tg := range targets {
+		for _, g := range tg.groups {
+			for _, p := range g.rows {
+				if x := p.commit.xid; !seen[x] {
+					seen[x] = true
+					xids = append(xids, x)
 				}
 			}
 		}
 	}
-	w.metrics.rlsSeconds.Observe(time.Since(start).Seconds())
-	return verdicts, nil
+	return xids
 }
 
-func (w *worker) runRLS(ctx context.Context, targets []*rlsTarget, verdicts map[rlsVerdictKey]bool) error {
-	tx, err := w.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+// runRLS runs the targets' checks in one REPEATABLE READ transaction and returns its snapshot,
+// so the caller can tell whether the verdicts saw every checked commit.
+func (w *worker) runRLS(ctx context.Context, targets []*rlsTarget, verdicts map[rlsVerdictKey]bool) (pgSnapshot, error) {
+	tx, err := w.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return fmt.Errorf("begin RLS check: %w", err)
+		return pgSnapshot{}, fmt.Errorf("begin RLS check: %w", err)
 	}
 	defer tx.Rollback(context.Background())
 	b := &pgx.Batch{}
-	b.Queue("select set_config('statement_timeout', '10s', true)")
+	var snapText string
+	// The first statement fixes the transaction's snapshot; every check below reads through it.
+	b.Queue("select pg_current_snapshot()::text, set_config('statement_timeout', '10s', true)").
+		QueryRow(func(row pgx.Row) error {
+			var timeout string
+			return row.Scan(&snapText, &timeout)
+		})
 	for _, tg := range targets {
 		b.Queue("select set_config('role', $1, true)", tg.role)
 		sql := rlsSQL(tg.rel)
@@ -124,9 +195,49 @@ func (w *worker) runRLS(ctx context.Context, targets []*rlsTarget, verdicts map[
 		}
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("RLS batch: %w", err)
+		return pgSnapshot{}, fmt.Errorf("RLS batch: %w", err)
 	}
-	return nil
+	snap, err := parseSnapshot(snapText)
+	if err != nil {
+		return pgSnapshot{}, fmt.Errorf("RLS batch: %w", err)
+	}
+	return snap, nil
+}
+
+// waitVisible polls new snapshots until every transaction in xids is visible. The window is
+// microseconds on a lone server; with a synchronous standby a commit stays invisible until the
+// standby answers, so there is no deadline: the tenant's stream waits (its lag grows and a WARN
+// repeats) rather than judge a row before its commit can be seen.
+func (w *worker) waitVisible(ctx context.Context, xids []uint32) error {
+	start := time.Now()
+	delay := 100 * time.Microsecond
+	warnAt := start.Add(5 * time.Second)
+	for {
+		var text string
+		if err := w.pool.QueryRow(ctx, "select pg_current_snapshot()::text").Scan(&text); err != nil {
+			return fmt.Errorf("RLS visibility wait: %w", err)
+		}
+		snap, err := parseSnapshot(text)
+		if err != nil {
+			return fmt.Errorf("RLS visibility wait: %w", err)
+		}
+		xid, ok := snap.seesAll(xids)
+		if ok {
+			w.metrics.rlsWaitSeconds.Observe(time.Since(start).Seconds())
+			return nil
+		}
+		if now := time.Now(); now.After(warnAt) {
+			w.log.Warn("RLS check waiting for a streamed commit to become visible (synchronous standby not answering?)",
+				"xid", xid, "waited", now.Sub(start).Round(time.Millisecond))
+			warnAt = now.Add(30 * time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 20*time.Millisecond)
+	}
 }
 
 // rlsSQL is the visibility query of a relation: which of the given primary keys are visible.

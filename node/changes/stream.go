@@ -112,7 +112,7 @@ func (r *reader) handleLogical(ctx context.Context, data []byte) error {
 	case *pglogrepl.RelationMessage:
 		r.rels[m.RelationID] = newRelation(m)
 	case *pglogrepl.BeginMessage:
-		r.cur = &txn{commitTime: m.CommitTime}
+		r.cur = &txn{xid: m.Xid, commitTime: m.CommitTime}
 	case *pglogrepl.InsertMessage:
 		r.addChange(m.RelationID, 'I', m.Tuple, nil, nil)
 	case *pglogrepl.UpdateMessage:
