@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 const notesSQL = `
@@ -87,5 +89,48 @@ func TestToastAndReplicaIdentity(t *testing.T) {
 	want := `{"columns":[],"commit_timestamp":null,"errors":["Error 400: Bad Request, no primary key"],"record":{},"schema":"public","table":"nopk","type":"INSERT"}`
 	if got[2].data != want {
 		t.Errorf("no-pk insert:\n got %s\nwant %s", got[2].data, want)
+	}
+}
+
+const raisingPolicySQL = `
+create table public.guarded (id int4 primary key, owner text);
+alter table public.guarded enable row level security;
+grant select on public.guarded to authenticated;
+create function public.check_owner(o text) returns boolean language plpgsql stable as $$
+begin
+  if current_setting('request.jwt.claims', true)::json->>'sub' = 'broken' then
+    raise exception 'policy failure for %', o;
+  end if;
+  return o = current_setting('request.jwt.claims', true)::json->>'sub';
+end $$;
+create policy guarded on public.guarded for select to authenticated using (public.check_owner(owner));
+alter publication supabase_realtime add table public.guarded;
+`
+
+// TestRLSPolicyErrorIsCountedNotDelivered: a policy that raises for one claims group delivers
+// nothing to that group, is counted as inconclusive, and does not affect other groups.
+func TestRLSPolicyErrorIsCountedNotDelivered(t *testing.T) {
+	e := newEnv(t, raisingPolicySQL)
+	binding := `[{"event":"INSERT","schema":"public","table":"guarded"}]`
+	ok, _ := e.subscribe(t, map[string]any{"role": "authenticated", "sub": "alice"}, binding)
+	broken, _ := e.subscribe(t, map[string]any{"role": "authenticated", "sub": "broken"}, binding)
+	ok.waitSubscribed(t)
+	broken.waitSubscribed(t)
+	e.exec(t, `insert into public.guarded values (1, 'alice'), (2, 'broken')`)
+	e.exec(t, `insert into public.guarded values (3, 'alice')`)
+	ok.waitChanges(t, 2)
+	deadline := time.Now().Add(20 * time.Second)
+	for testutil.ToFloat64(e.svc.metrics.rlsInconclusive.WithLabelValues("policy_error")) < 3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := testutil.ToFloat64(e.svc.metrics.rlsInconclusive.WithLabelValues("policy_error")); n != 3 {
+		t.Errorf("inconclusive policy_error = %v, want 3 (every row of the broken group)", n)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got, _ := broken.snapshot(); len(got) != 0 {
+		t.Errorf("broken group got %d changes, want none", len(got))
+	}
+	if got, _ := ok.snapshot(); len(got) != 2 || idOf(got[0].data) != "INSERT:1" || idOf(got[1].data) != "INSERT:3" {
+		t.Errorf("alice got %v", got)
 	}
 }
