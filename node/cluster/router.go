@@ -1,6 +1,10 @@
 package cluster
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/realtimeops/realtime/node/placement"
+)
 
 // Hop says what a node receiving a broadcast must do with it (spec 8.3).
 type Hop byte
@@ -85,39 +89,6 @@ func (r *Router) Targets(origin Member, hop Hop, key string) []Target {
 }
 
 // Relay picks the node of a region that relays messages of key: highest rendezvous score, ties
-// broken by name. Every node computes the same answer from the same list.
-func Relay(key string, names []string) string {
-	best, bestScore := "", uint64(0)
-	for _, n := range names {
-		s := rendezvousScore(key, n)
-		if best == "" || s > bestScore || (s == bestScore && n < best) {
-			best, bestScore = n, s
-		}
-	}
-	return best
-}
-
-// rendezvousScore is mix64(FNV-1a(key | 0 | node)), inlined: it runs once per node of every
-// other region on each Publish, and hash/fnv costs an interface and byte-slice conversions.
-func rendezvousScore(key, node string) uint64 {
-	const offset, prime = 14695981039346656037, 1099511628211
-	h := uint64(offset)
-	for i := 0; i < len(key); i++ {
-		h = (h ^ uint64(key[i])) * prime
-	}
-	h *= prime // the 0 separator: h ^ 0 == h
-	for i := 0; i < len(node); i++ {
-		h = (h ^ uint64(node[i])) * prime
-	}
-	return mix64(h)
-}
-
-// mix64 is the splitmix64 finalizer: FNV alone is weak in its high bits for short inputs.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
+// broken by name (placement.Highest, the score tenant placement uses). Every node computes the
+// same answer from the same list.
+func Relay(key string, names []string) string { return placement.Highest(key, names) }

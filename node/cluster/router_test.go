@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"hash/fnv"
 	"testing"
 )
 
@@ -149,22 +148,6 @@ func TestRelaySpreadsAndIsStable(t *testing.T) {
 	}
 	if moved != 0 {
 		t.Errorf("%d keys moved between surviving nodes", moved)
-	}
-}
-
-// The inlined FNV-1a must score exactly as hash/fnv did: every node of a cluster, old or new
-// build, must pick the same relay.
-func TestRendezvousScoreMatchesFNV(t *testing.T) {
-	for _, key := range []string{"", "t:room", "tenant-private:a/b/c"} {
-		for _, node := range []string{"", "n1", "realtime@10.0.3.7"} {
-			h := fnv.New64a()
-			h.Write([]byte(key))
-			h.Write([]byte{0})
-			h.Write([]byte(node))
-			if got, want := rendezvousScore(key, node), mix64(h.Sum64()); got != want {
-				t.Fatalf("score(%q, %q) = %x, want %x", key, node, got, want)
-			}
-		}
 	}
 }
 

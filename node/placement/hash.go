@@ -11,6 +11,21 @@ const (
 // Score is the rendezvous weight of node for tenantID; the highest score wins.
 func Score(tenantID, node string) uint64 { return scoreFrom(seedOf(tenantID), node) }
 
+// Highest returns the name with the highest rendezvous score for key, ties broken by the smaller
+// name, or "" when names is empty. Every caller that ranks nodes for a key (tenant owners here,
+// cross-region relays in node/cluster) uses it, so all nodes agree on the answer.
+func Highest(key string, names []string) string {
+	seed := seedOf(key)
+	best, bestScore := "", uint64(0)
+	for _, n := range names {
+		s := scoreFrom(seed, n)
+		if best == "" || s > bestScore || (s == bestScore && n < best) {
+			best, bestScore = n, s
+		}
+	}
+	return best
+}
+
 // seedOf hashes the tenant part once so that ranking n nodes costs n short hashes.
 func seedOf(tenantID string) uint64 {
 	h := uint64(fnvOffset)

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"testing"
 )
@@ -210,6 +211,38 @@ func BenchmarkChoose10kTenants100Pods(b *testing.B) {
 		for i, id := range ids {
 			if _, ok := Choose(id, dbRegions[i%len(dbRegions)], mapping, ns); !ok {
 				b.Fatal("no decision")
+			}
+		}
+	}
+}
+
+// The inlined FNV-1a must score exactly as hash/fnv over key | 0 | node, finished by the
+// splitmix64 mixer: every node of a cluster, old or new build, must rank nodes the same way.
+func TestScoreMatchesFNV(t *testing.T) {
+	for _, key := range []string{"", "t:room", "tenant-private:a/b/c"} {
+		for _, node := range []string{"", "n1", "realtime@10.0.3.7"} {
+			h := fnv.New64a()
+			h.Write([]byte(key))
+			h.Write([]byte{0})
+			h.Write([]byte(node))
+			if got, want := Score(key, node), mix(h.Sum64()); got != want {
+				t.Fatalf("Score(%q, %q) = %x, want %x", key, node, got, want)
+			}
+		}
+	}
+}
+
+func TestHighest(t *testing.T) {
+	if got := Highest("k", nil); got != "" {
+		t.Errorf("Highest of no names = %q", got)
+	}
+	names := []string{"a", "b", "c", "d"}
+	for i := 0; i < 100; i++ {
+		key := fmt.Sprintf("key-%d", i)
+		got := Highest(key, names)
+		for _, n := range names {
+			if Score(key, n) > Score(key, got) {
+				t.Fatalf("Highest(%q) = %s, but %s scores higher", key, got, n)
 			}
 		}
 	}
