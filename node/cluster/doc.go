@@ -18,18 +18,3 @@
 //	reg.MustRegister(counters.Collector())
 //	// then run disc.Run, mesh.Run and counters.Run under one errgroup with the node's context.
 package cluster
-
-// Message types carried by the mesh. 0..15 belong to the mesh itself; Handle refuses them.
-const (
-	typePing byte = 1 // keep-alive, both directions; no payload
-
-	// FirstUserType is the lowest type a caller may Handle.
-	FirstUserType byte = 16
-
-	TypeBroadcast     byte = 16 // Bus envelopes (pubsub fan-out, spec 8.3)
-	TypeCounters      byte = 17 // Counters gossip (spec 8.3 "Census")
-	TypePresenceDelta byte = 18 // reserved: presence ExtractDelta payloads
-	TypePresenceState byte = 19 // reserved: presence FullState payloads
-	TypePresenceAsk   byte = 20 // reserved: request a FullState transfer
-	TypeChanges       byte = 21 // reserved: Postgres Changes sent point to point by the WAL owner
-)

@@ -85,6 +85,9 @@ func (m *Mesh) Handle(typ byte, fn Handler) {
 	if m.running.Load() {
 		panic("cluster: Handle called after Run")
 	}
+	if m.handlers[typ] != nil {
+		panic(fmt.Sprintf("cluster: message type %d already has a handler", typ))
+	}
 	m.handlers[typ] = fn
 }
 

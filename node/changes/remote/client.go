@@ -101,7 +101,7 @@ func (l *Layer) reconcileTenantLocked(tenantID string) {
 
 func (l *Layer) registerLocked(s *clientSub, node string) {
 	if node != l.self.Name {
-		l.send(node, TypeRegister, s.wire)
+		l.send(node, cluster.TypeChangeRegister, s.wire)
 		s.at[node] = nil
 		return
 	}
@@ -124,7 +124,7 @@ func (l *Layer) unregisterLocked(s *clientSub, node string) {
 		end()
 		return
 	}
-	l.send(node, TypeUnreg, encodeToken(s.token))
+	l.send(node, cluster.TypeChangeUnreg, encodeToken(s.token))
 }
 
 // localProxy is the Subscriber of a registration at this node: it hands everything to the

@@ -48,7 +48,7 @@ type slowClaims struct {
 }
 
 func (m slowClaims) Handle(typ byte, fn cluster.Handler) {
-	if typ != TypeControl || m.delay == 0 {
+	if typ != cluster.TypeChangeControl || m.delay == 0 {
 		m.Mesh.Handle(typ, fn)
 		return
 	}

@@ -66,7 +66,7 @@ func (l *Layer) onRegister(from cluster.Member, payload []byte) {
 	}
 	t, ok := l.cfg.Tenants(m.Tenant)
 	if !ok {
-		l.send(from.Name, TypeSystem, system{Token: m.Token, Status: "error", Message: "Tenant not found on the WAL owner"}.encode())
+		l.send(from.Name, cluster.TypeChangeSystem, system{Token: m.Token, Status: "error", Message: "Tenant not found on the WAL owner"}.encode())
 		return
 	}
 	var claims map[string]any
@@ -108,12 +108,12 @@ type proxy struct {
 }
 
 func (p *proxy) PostgresChange(ids []int64, data json.RawMessage) {
-	ok := p.l.send(p.peer, TypeChange, encodeChange(p.h.key.token, ids, data))
+	ok := p.l.send(p.peer, cluster.TypeChange, encodeChange(p.h.key.token, ids, data))
 	p.l.markSent(p.h.tenant, p.peer, ok)
 }
 
 func (p *proxy) System(status, message string) {
-	p.l.send(p.peer, TypeSystem, system{Token: p.h.key.token, Status: status, Message: message}.encode())
+	p.l.send(p.peer, cluster.TypeChangeSystem, system{Token: p.h.key.token, Status: status, Message: message}.encode())
 	if status == "error" {
 		p.l.settle(p.h)
 	}

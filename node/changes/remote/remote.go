@@ -107,11 +107,11 @@ func New(cfg Config) *Layer {
 		claimants: map[string]map[string]bool{}, hosted: map[hostKey]*hosted{}, claims: map[string]*claimState{},
 		acks: map[uint64]*ackWait{}, dirty: map[string]map[string]bool{},
 	}
-	cfg.Mesh.Handle(TypeChange, l.onChange)
-	cfg.Mesh.Handle(TypeSystem, l.onSystem)
-	cfg.Mesh.Handle(TypeRegister, l.onRegister)
-	cfg.Mesh.Handle(TypeUnreg, l.onUnreg)
-	cfg.Mesh.Handle(TypeControl, l.onControl)
+	cfg.Mesh.Handle(cluster.TypeChange, l.onChange)
+	cfg.Mesh.Handle(cluster.TypeChangeSystem, l.onSystem)
+	cfg.Mesh.Handle(cluster.TypeChangeRegister, l.onRegister)
+	cfg.Mesh.Handle(cluster.TypeChangeUnreg, l.onUnreg)
+	cfg.Mesh.Handle(cluster.TypeChangeControl, l.onControl)
 	cfg.Service.SetStreamGate(l.gate)
 	cfg.Service.SetBarrier(l.barrier)
 	return l
@@ -170,7 +170,7 @@ func (l *Layer) send(peer string, typ byte, payload []byte) bool {
 }
 
 func (l *Layer) sendControl(peer string, op byte, tenantID string, n uint64) bool {
-	return l.send(peer, TypeControl, control{Op: op, Tenant: tenantID, N: n}.encode())
+	return l.send(peer, cluster.TypeChangeControl, control{Op: op, Tenant: tenantID, N: n}.encode())
 }
 
 // peerUp tells a (re)connected peer which tenants this node streams.

@@ -3,21 +3,9 @@ package remote
 import (
 	"encoding/binary"
 	"errors"
-
-	"github.com/realtimeops/realtime/node/cluster"
 )
 
-// Mesh message types of this package. TypeChanges is the one node/cluster reserves for Postgres
-// Changes; the others follow it.
-const (
-	TypeChange        = cluster.TypeChanges // owner → channel node: one change for one subscription
-	TypeRegister byte = 22                  // channel node → owner: register a subscription
-	TypeUnreg    byte = 23                  // channel node → owner: drop a subscription
-	TypeControl  byte = 24                  // both ways: claim, release, done, resync, barrier, ack
-	TypeSystem   byte = 25                  // owner → channel node: a postgres_changes system message
-)
-
-// Control operations (first byte of a TypeControl payload).
+// Control operations (first byte of a cluster.TypeChangeControl payload).
 const (
 	opClaim   byte = 1 // "I stream tenant X; register your subscriptions of X with me" (+nonce)
 	opRelease byte = 2 // "I no longer stream tenant X"
