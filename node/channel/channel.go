@@ -3,6 +3,7 @@ package channel
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,9 @@ type permissions struct {
 	presenceReadKnown             bool  // presenceRead was evaluated (false until presence is on)
 	broadcastWrite, presenceWrite *bool // nil = unknown
 }
+
+// log is the connection's logger (per-connection log_level, spec 1.2).
+func (c *Channel) log() *slog.Logger { return c.conn.Logger() }
 
 // ID returns the channel's node-unique id (also its presence owner).
 func (c *Channel) ID() uint64 { return c.id }
@@ -149,7 +153,7 @@ func (c *Channel) Shutdown(reason string) {
 	if !c.markStopped() {
 		return
 	}
-	c.deps.Log.Info("channel shutdown", "code", "ChannelShutdown", "tenant", c.tenant.ExternalID, "topic", c.SubTopic, "reason", reason)
+	c.log().Info("channel shutdown", "code", "ChannelShutdown", "topic", c.SubTopic, "reason", reason)
 	c.System("system", "error", reason)
 	c.closeFrame()
 	c.release()

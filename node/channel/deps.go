@@ -36,6 +36,8 @@ type Conn interface {
 	// CountedAsUser reports whether the socket already counts toward the concurrent-users limit.
 	CountedAsUser() bool
 	Close(code websocket.StatusCode, reason string)
+	// Logger is the connection's logger (its log_level applied).
+	Logger() *slog.Logger
 }
 
 // ChangesSink receives Postgres Changes for one channel.

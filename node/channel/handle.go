@@ -72,7 +72,7 @@ func (c *Channel) writePermission() (broadcast, presence, ok bool) {
 	defer cancel()
 	b, p, err := c.deps.Authorizer.Write(ctx, c.tenant, c.authzRequest())
 	if err != nil {
-		c.deps.Log.Warn("write authorization failed", "code", "RlsPolicyError", "tenant", c.tenant.ExternalID, "topic", c.SubTopic, "err", err)
+		c.logError("RlsPolicyError", "write authorization failed", "err", err)
 		return false, false, false
 	}
 	c.mu.Lock()

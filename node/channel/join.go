@@ -45,7 +45,7 @@ type Rejection struct {
 func Join(deps *Deps, conn Conn, msg phoenix.Message, subTopic string) (*Channel, *Rejection) {
 	cfg := ParseConfig(msg.Payload)
 	t := conn.Tenant()
-	log := deps.Log.With("tenant", t.ExternalID, "topic", subTopic)
+	log := conn.Logger().With("topic", subTopic)
 	if len(cfg.Problems) > 0 {
 		log.Info("invalid join payload", "code", "InvalidJoinPayload", "errors", cfg.Problems)
 	}
@@ -105,8 +105,13 @@ func checkAdmission(deps *Deps, conn Conn, cfg Config, subTopic string) *Rejecti
 	if joins.Triggered() {
 		return &Rejection{Reason: ReasonTooManyJoins, CloseCode: websocket.StatusGoingAway}
 	}
-	if conn.ChannelCount() >= limits.MaxChannelsPerClient {
+	switch n := conn.ChannelCount(); {
+	case n >= limits.MaxChannelsPerClient:
 		return &Rejection{Reason: ReasonTooManyChannels}
+	case n+1 == limits.MaxChannelsPerClient:
+		// Upstream's limit_channels/2 logs the join that takes the last free slot (and admits it).
+		conn.Logger().Error("last channel slot taken", "code", "ChannelRateLimitReached", "topic", subTopic)
+		deps.Metrics.Errors.WithLabelValues(t.ExternalID, "ChannelRateLimitReached").Inc()
 	}
 	return nil
 }
@@ -210,7 +215,7 @@ func (c *Channel) prepareReplay() ([]*pubsub.Message, *Rejection) {
 	}
 	msgs, err := c.deps.Replayer.Replay(c.ctx, c.tenant, c.SubTopic, c.cfg.Replay)
 	if err != nil {
-		c.deps.Log.Warn("replay on join failed", "code", "UnableToReplayMessages", "tenant", c.tenant.ExternalID, "topic", c.SubTopic, "err", err)
+		c.logError("UnableToReplayMessages", "replay on join failed", "err", err)
 		return nil, &Rejection{Reason: reasonOf(err, c.SubTopic)}
 	}
 	c.replayed = make(map[string]struct{}, len(msgs))

@@ -56,7 +56,7 @@ func (c *Channel) pushLegacyChange(data json.RawMessage) {
 		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(data, &rec); err != nil || rec.Type == "" {
-		c.deps.Log.Warn("legacy change without a type", "tenant", c.tenant.ExternalID, "topic", c.SubTopic, "err", err)
+		c.log().Warn("legacy change without a type", "topic", c.SubTopic, "err", err)
 		return
 	}
 	c.conn.Send(pubsub.Frame{Data: phoenix.EncodeText(c.conn.Version(), nil, nil, c.Wire, rec.Type, data)})

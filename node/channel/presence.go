@@ -31,7 +31,7 @@ func (c *Channel) handlePresence(msg phoenix.Message) {
 	allowed := c.presenceWindow.Allow(c.deps.now().UnixMilli(), limits.MaxClientPresenceEventsPerWindow, limits.ClientPresenceWindowMS)
 	c.mu.Unlock()
 	if !allowed {
-		c.deps.Log.Info("client presence rate limit", "code", "ClientPresenceRateLimitReached", "tenant", c.tenant.ExternalID)
+		c.log().Info("client presence rate limit", "code", "ClientPresenceRateLimitReached")
 		c.Shutdown("Client presence rate limit exceeded")
 		return
 	}
@@ -45,7 +45,7 @@ func (c *Channel) handlePresence(msg phoenix.Message) {
 		c.mu.Unlock()
 		c.reply(msg.JoinRef, msg.Ref, "ok", nil)
 	default:
-		c.deps.Log.Info("unknown presence event", "code", "UnknownPresenceEvent", "tenant", c.tenant.ExternalID)
+		c.logError("UnknownPresenceEvent", "unknown presence event", "event", *p.Event)
 		c.reply(msg.JoinRef, msg.Ref, "error", errorEmpty)
 	}
 }
@@ -128,7 +128,7 @@ func (c *Channel) authorizePresenceRead() bool {
 	defer cancel()
 	b, p, err := c.deps.Authorizer.Read(ctx, c.tenant, c.authzRequest(), true)
 	if err != nil {
-		c.deps.Log.Warn("presence read authorization failed", "code", "RlsPolicyError", "tenant", c.tenant.ExternalID, "topic", c.SubTopic, "err", err)
+		c.logError("RlsPolicyError", "presence read authorization failed", "err", err)
 		return false
 	}
 	c.mu.Lock()
@@ -142,7 +142,7 @@ func (c *Channel) pushPresenceState() {
 	state := c.deps.Presence.List(c.Topic)
 	b, err := state.MarshalJSON()
 	if err != nil {
-		c.deps.Log.Error("encode presence_state", "err", err)
+		c.log().Error("encode presence_state", "err", err)
 		return
 	}
 	c.countPresence(1)

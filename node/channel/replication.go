@@ -70,7 +70,7 @@ func (c *Channel) notifyReplicationReady() {
 				c.System("system", "ok", MessageReplicationReady)
 				return
 			case errors.Is(err, ErrNoReplication) || !time.Now().Before(deadline):
-				c.deps.Log.Info("replication not ready", "code", "ReplicationNotReady", "tenant", c.tenant.ExternalID, "topic", c.SubTopic, "err", err)
+				c.log().Info("replication not ready", "code", "ReplicationNotReady", "topic", c.SubTopic, "err", err)
 				c.Shutdown(MessageReplicationTimeout)
 				return
 			}

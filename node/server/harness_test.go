@@ -47,6 +47,7 @@ type harness struct {
 	url         string
 	srv         *Server
 	deps        *channel.Deps
+	reg         *prometheus.Registry
 	secret      []byte
 }
 
@@ -57,12 +58,29 @@ func newHarness(t *testing.T) *harness {
 // newHarnessWith starts a node for the given tenants file; wire (optional) adds services to deps.
 func newHarnessWith(t *testing.T, yaml string, wire func(*channel.Deps)) *harness {
 	t.Helper()
+	return newHarnessOpts(t, harnessOpts{yaml: yaml, wire: wire})
+}
+
+// harnessOpts: log (nil: discarded) is the node's logger; sock adjusts the socket options.
+type harnessOpts struct {
+	yaml string
+	wire func(*channel.Deps)
+	log  *slog.Logger
+	sock func(*socket.Options)
+}
+
+func newHarnessOpts(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	yaml, wire := o.yaml, o.wire
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tenants.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := o.log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	tenants, err := tenant.NewFileSource(path, log)
 	if err != nil {
 		t.Fatal(err)
@@ -77,12 +95,15 @@ func newHarnessWith(t *testing.T, yaml string, wire func(*channel.Deps)) *harnes
 	if wire != nil {
 		wire(deps)
 	}
-	srv := New(deps, Options{DefaultTenant: "dev", ConnectBackoff: 10 * time.Millisecond, Gatherer: reg, Log: log,
-		Socket: socket.Options{MaxFrameBytes: 5_000_000, IdleTimeout: time.Minute, QueueFrames: 1024, QueueBytes: 8 << 20,
-			WriteTimeout: 5 * time.Second, ErrorBackoff: 10 * time.Millisecond, Metrics: socket.NewMetrics(reg), Log: log}})
+	sockOpts := socket.Options{MaxFrameBytes: 5_000_000, IdleTimeout: time.Minute, QueueFrames: 1024, QueueBytes: 8 << 20,
+		WriteTimeout: 5 * time.Second, ErrorBackoff: 10 * time.Millisecond, Metrics: socket.NewMetrics(reg), Log: log}
+	if o.sock != nil {
+		o.sock(&sockOpts)
+	}
+	srv := New(deps, Options{DefaultTenant: "dev", ConnectBackoff: 10 * time.Millisecond, Gatherer: reg, Log: log, Socket: sockOpts})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &harness{t: t, tenants: tenants, tenantsPath: path, url: ts.URL, srv: srv, deps: deps, secret: []byte(testSecret)}
+	return &harness{t: t, tenants: tenants, tenantsPath: path, url: ts.URL, srv: srv, deps: deps, reg: reg, secret: []byte(testSecret)}
 }
 
 func (h *harness) token(claims map[string]any) string {
@@ -112,12 +133,22 @@ type frame struct {
 
 func (h *harness) dial(vsn string) *client { return h.dialOpt(vsn, true) }
 
+// dialQuery dials with extra query parameters (e.g. "&log_level=info").
+func (h *harness) dialQuery(vsn, query string) *client {
+	h.t.Helper()
+	return h.dialURL(strings.Replace(h.url, "http", "ws", 1)+"/socket/websocket?vsn="+vsn+"&apikey="+h.token(nil)+query, true)
+}
+
 // dialOpt dials; with read false nothing reads the connection (a consumer that never keeps up).
 func (h *harness) dialOpt(vsn string, read bool) *client {
 	h.t.Helper()
+	return h.dialURL(strings.Replace(h.url, "http", "ws", 1)+"/socket/websocket?vsn="+vsn+"&apikey="+h.token(nil), read)
+}
+
+func (h *harness) dialURL(u string, read bool) *client {
+	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	u := strings.Replace(h.url, "http", "ws", 1) + "/socket/websocket?vsn=" + vsn + "&apikey=" + h.token(nil)
 	ws, _, err := websocket.Dial(ctx, u, nil)
 	if err != nil {
 		h.t.Fatalf("dial: %v", err)

@@ -59,6 +59,7 @@ type Server struct {
 
 // New builds the server. deps.ShuttingDown is wired to the server's drain state.
 func New(deps *channel.Deps, opts Options) *Server {
+	socketEnvDefaults(&opts.Socket)
 	s := &Server{opts: opts, deps: deps, tenants: deps.Tenants, keys: newKeyCache(), hub: newHub(), log: opts.Log}
 	s.sockCtx, s.stopSockets = context.WithCancel(context.Background())
 	deps.ShuttingDown = s.draining.Load

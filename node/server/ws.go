@@ -35,6 +35,10 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	params.Version = vsn
+	lv, present := r.URL.Query()["log_level"]
+	if present && len(lv) > 0 {
+		params.LogLevel, params.LogLevelSet = socket.ParseLogLevel(lv[0], true)
+	}
 	sock, err := socket.Accept(w, r, params, s.deps, &s.opts.Socket)
 	if err != nil {
 		s.log.Info("websocket upgrade failed", "err", err)

@@ -1,6 +1,11 @@
 package socket
 
 import (
+	"log/slog"
+	"time"
+
+	"github.com/coder/websocket"
+
 	"github.com/realtimeops/realtime/node/auth"
 	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/phoenix"
@@ -17,6 +22,7 @@ func (s *Socket) KeySet() *auth.KeySet       { return s.keys }
 func (s *Socket) TenantToken() string        { return s.token }
 func (s *Socket) Headers() map[string]string { return s.headers }
 func (s *Socket) ID() uint64                 { return s.id }
+func (s *Socket) Logger() *slog.Logger       { return s.log }
 
 func (s *Socket) ChannelCount() int {
 	s.mu.Lock()
@@ -37,6 +43,9 @@ func (s *Socket) Joined(ch *channel.Channel) {
 	s.joined++
 	first := !s.counted
 	s.counted = true
+	if s.reaper != nil {
+		s.reaper.Stop()
+	}
 	s.mu.Unlock()
 	if first {
 		s.deps.Users.Add(s.tenant.ExternalID, 1)
@@ -54,6 +63,7 @@ func (s *Socket) Left(ch *channel.Channel) {
 	last := s.joined == 0 && s.counted
 	if last {
 		s.counted = false
+		s.armReaperLocked()
 	}
 	s.mu.Unlock()
 	if last {
@@ -63,3 +73,36 @@ func (s *Socket) Left(ch *channel.Channel) {
 }
 
 var _ channel.Conn = (*Socket)(nil)
+
+// armReaperLocked starts the zero-channel timer: upstream's RealtimeChannel.Tracker
+// (lib/realtime_web/channels/realtime_channel/tracker.ex) kills, every NO_CHANNEL_TIMEOUT_IN_MS,
+// the transports that joined channels and have none left. Here each socket closes itself once it
+// has had no channel for that long, which is at least as long as upstream waits. Sockets that never
+// joined are not reaped (the idle timeout covers them). Callers hold s.mu.
+func (s *Socket) armReaperLocked() {
+	if s.closed {
+		return
+	}
+	d := s.opts.NoChannelTimeout
+	if d <= 0 {
+		d = DefaultNoChannelTimeout
+	}
+	if s.reaper != nil {
+		s.reaper.Reset(d)
+		return
+	}
+	s.reaper = time.AfterFunc(d, s.reap)
+}
+
+func (s *Socket) reap() {
+	s.mu.Lock()
+	idle := len(s.channels) == 0 && !s.closed
+	s.mu.Unlock()
+	if idle {
+		s.log.Info("closing socket without channels", "code", "NoChannels")
+		s.Close(websocket.StatusNormalClosure, "no channels")
+	}
+}
+
+// DefaultNoChannelTimeout is upstream's NO_CHANNEL_TIMEOUT_IN_MS default.
+const DefaultNoChannelTimeout = 10 * time.Minute

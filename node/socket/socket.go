@@ -5,8 +5,10 @@ package socket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,8 +31,11 @@ type Options struct {
 	QueueBytes    int           // outbound queue bound in bytes
 	WriteTimeout  time.Duration // a network write slower than this disconnects the client
 	ErrorBackoff  time.Duration // delay before a join error reply
-	Metrics       *Metrics
-	Log           *slog.Logger
+	// NoChannelTimeout closes a socket that has had no channel for this long after its channels
+	// ended (NO_CHANNEL_TIMEOUT_IN_MS, default 10 min).
+	NoChannelTimeout time.Duration
+	Metrics          *Metrics
+	Log              *slog.Logger
 }
 
 // Socket is one client connection.
@@ -52,6 +57,8 @@ type Socket struct {
 	channels map[string]*channel.Channel
 	joined   int
 	counted  bool
+	reaper   *time.Timer // armed while a socket that had channels has none
+	closed   bool
 
 	q outQueue
 }
@@ -65,6 +72,9 @@ type Params struct {
 	KeySet  *auth.KeySet
 	Token   string
 	Headers map[string]string
+	// LogLevel is the connection's log_level (LogLevelSet false: the node's level applies).
+	LogLevel    slog.Level
+	LogLevelSet bool
 }
 
 // Accept upgrades the request and returns the socket, ready to Serve.
@@ -81,8 +91,8 @@ func Accept(w http.ResponseWriter, r *http.Request, p Params, deps *channel.Deps
 	s := &Socket{
 		id: socketIDs.Add(1), opts: opts, deps: deps, ws: ws, bw: bw, vsn: p.Version, tenant: p.Tenant,
 		keys: p.KeySet, token: p.Token, headers: p.Headers, channels: map[string]*channel.Channel{},
-		log: opts.Log.With("tenant", p.Tenant.ExternalID, "socket", socketIDs.Load()),
 	}
+	s.log = withMinLevel(opts.Log, p.LogLevel, p.LogLevelSet).With("tenant", p.Tenant.ExternalID, "socket", s.id)
 	s.q.s = s
 	return s, nil
 }
@@ -156,7 +166,7 @@ func (s *Socket) route(msg phoenix.Message) {
 		}
 	default:
 		if ch := s.channel(msg.Topic); ch != nil {
-			ch.HandleIn(msg)
+			handleIn(ch, msg)
 			return
 		}
 		s.replyTo(msg, nil, "error", phoenix.ErrorReason("unmatched topic"))
@@ -173,10 +183,35 @@ func (s *Socket) join(msg phoenix.Message) {
 	if old != nil {
 		old.Stop() // phx_close for the old join_ref, then the new join (spec 2.6)
 	}
-	if _, rej := channel.Join(s.deps, s, msg, sub); rej != nil {
+	if rej := s.safeJoin(msg, sub); rej != nil {
 		s.deps.Metrics.JoinResults.WithLabelValues("error").Inc()
+		channel.CountRejection(s.deps, s, sub, rej)
 		s.rejectLater(msg, rej)
 	}
+}
+
+// handleIn runs a channel's handler; a panic ends that channel with phx_error (spec 2.6) and
+// leaves the socket and its other channels running.
+func handleIn(ch *channel.Channel, msg phoenix.Message) {
+	defer func() {
+		if v := recover(); v != nil {
+			ch.Crash(v)
+		}
+	}()
+	ch.HandleIn(msg)
+}
+
+// safeJoin runs the join pipeline; a panic refuses the join with upstream's
+// "UnknownErrorOnChannel: <message>" (realtime_channel.ex join/3, rescue clause).
+func (s *Socket) safeJoin(msg phoenix.Message, sub string) (rej *channel.Rejection) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("join crashed", "code", "UnknownErrorOnChannel", "topic", sub, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			rej = &channel.Rejection{Reason: "UnknownErrorOnChannel: " + fmt.Sprint(v)}
+		}
+	}()
+	_, rej = channel.Join(s.deps, s, msg, sub)
+	return rej
 }
 
 // rejectLater answers a refused join after CHANNEL_ERROR_BACKOFF_MS without holding up the read
@@ -215,6 +250,10 @@ func (s *Socket) channel(topic string) *channel.Channel {
 func (s *Socket) cleanup() {
 	s.q.close()
 	s.mu.Lock()
+	s.closed = true
+	if s.reaper != nil {
+		s.reaper.Stop()
+	}
 	chans := make([]*channel.Channel, 0, len(s.channels))
 	for _, ch := range s.channels {
 		chans = append(chans, ch)

@@ -9,18 +9,21 @@ import (
 	"github.com/realtimeops/realtime/internal/pgtest"
 )
 
-// TestJoinRefusalsDoNotStallTheSocket runs js/join_backoff.test.mjs against a node whose channel
-// error backoff is long (1.5 s): refusals must be answered in parallel, not one after another.
-func TestJoinRefusalsDoNotStallTheSocket(t *testing.T) {
+// TestSocketLifecycleJS runs js/join_backoff.test.mjs against a node whose channel error backoff
+// is long (1.5 s): refusals must be answered in parallel, not one after another; and
+// js/socket_lifecycle.test.mjs with a short NO_CHANNEL_TIMEOUT_IN_MS.
+func TestSocketLifecycleJS(t *testing.T) {
 	tenants, err := WriteTenants(t.TempDir(), suiteTenants())
 	if err != nil {
 		t.Fatal(err)
 	}
 	const backoff = 1500
 	node := StartNode(t, NodeOptions{TenantsFile: tenants, DefaultTenant: "realtime-dev",
-		Env: []string{"CHANNEL_ERROR_BACKOFF_MS=" + strconv.Itoa(backoff)}})
+		Env: []string{"CHANNEL_ERROR_BACKOFF_MS=" + strconv.Itoa(backoff), "NO_CHANNEL_TIMEOUT_IN_MS=500"}})
 	env := append(suiteEnv(node, tenants), "RT_CHANNEL_ERROR_BACKOFF_MS="+strconv.Itoa(backoff))
-	RunJS(t, "join_backoff.test.mjs", env, 2*time.Minute)
+	for _, file := range []string{"join_backoff.test.mjs", "socket_lifecycle.test.mjs"} {
+		t.Run(file, func(t *testing.T) { RunJS(t, file, env, 2*time.Minute) })
+	}
 }
 
 // parityFixtures: authenticated may read and write `pres-*` topics (broadcast and presence).

@@ -151,6 +151,10 @@ scenario('track without presence enabled at join still reaches others', async (c
   await subscribe(tracker)
   assert.equal(await tracker.track({ auto: true }), 'ok')
   await waitFor(() => obs.joins.some((j) => j.key === 'auto'), 'join of the auto-enabled tracker')
-  const state = trackerClient.frames.parsed('<').map(v).find((f) => f.event === 'presence_state')
-  assert.equal(state, undefined, 'auto-enabling via track must not push presence_state (5.1)')
+  // Upstream never pushes presence_state when a track enables presence (spec 5.1), so realtime-js
+  // never shows the members (supabase/realtime#2196); this node pushes it (issue 12), once.
+  const states = trackerClient.frames.parsed('<').map(v).filter((f) => f.event === 'presence_state')
+  assert.equal(states.length, 1, 'one presence_state when track enables presence')
+  assert.deepEqual(Object.keys(states[0].payload), ['auto'])
+  await waitFor(() => 'auto' in tracker.presenceState(), 'the tracker sees itself in presenceState()')
 })
