@@ -38,6 +38,8 @@ type Options struct {
 	// MetricsKeys, when set, protects /metrics as upstream does: a Bearer JWT signed with the
 	// metrics secret (METRICS_JWT_SECRET), else 403 with an empty body.
 	MetricsKeys *auth.KeySet
+	// Inspector, when set, serves the inspector page on the client port (inspector.go).
+	Inspector *InspectorOptions
 }
 
 // Server serves one node.
@@ -87,6 +89,7 @@ func (s *Server) routes() *http.ServeMux {
 		gatherer = prometheus.DefaultGatherer
 	}
 	mux.Handle("GET /metrics", s.metricsAuth(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
+	s.mountInspector(mux)
 	return mux
 }
 

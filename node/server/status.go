@@ -14,9 +14,16 @@ func (s *Server) handlePing(w http.ResponseWriter, r *http.Request) {
 
 // handleStatus reports node state as JSON: draining, sockets, plus sections from Options.Status.
 func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.statusData())
+}
+
+// statusData is the /status document: draining, sockets (and per tenant, with their channels),
+// users per tenant, plus the sections of Options.Status. The inspector's node view shows it.
+func (s *Server) statusData() map[string]any {
 	out := map[string]any{
 		"draining": s.draining.Load(),
 		"sockets":  len(s.hub.all()),
+		"tenants":  s.hub.perTenant(),
 		"users":    s.deps.Users.Snapshot(),
 	}
 	if s.opts.Status != nil {
@@ -24,5 +31,5 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 			out[k] = v
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
