@@ -24,9 +24,9 @@ import (
 )
 
 type config struct {
-	spawn, addr, host, token, secret, nodeLog string
-	pid, sources, gogc                        int
-	scenarios                                 map[string]bool
+	spawn, addr, adminAddr, host, token, secret, nodeLog string
+	pid, sources, gogc                                   int
+	scenarios                                            map[string]bool
 
 	idleCounts         []int
 	idleSettle         time.Duration
@@ -51,6 +51,7 @@ func parseFlags() (*config, string, error) {
 	flag.StringVar(&c.spawn, "spawn", "", "start this realtime-node binary (fresh per scenario) with a generated tenant")
 	flag.StringVar(&c.nodeLog, "node-log", "realtime-bench-node.log", "where a spawned node's output goes")
 	flag.StringVar(&c.addr, "addr", "", "address of a running node (instead of --spawn), e.g. 127.0.0.1:4000")
+	flag.StringVar(&c.adminAddr, "admin-addr", "", "admin address (/metrics) of the running node given by --addr, e.g. 127.0.0.1:4002")
 	flag.StringVar(&c.host, "host", "", "Host header selecting the tenant (default: the URL's host, i.e. --default-tenant)")
 	flag.StringVar(&c.token, "token", "", "client JWT for a running node")
 	flag.StringVar(&c.secret, "secret", "", "tenant HS256 secret for a running node (the bench mints tokens)")
@@ -118,6 +119,7 @@ func intList(s string) ([]int, error) {
 // target is the node one scenario runs against.
 type target struct {
 	addr, token string
+	adminAddr   string // /metrics (the node's --admin-addr); "" skips the node-side diagnostics
 	pid         int
 	stop        func()
 }
@@ -130,13 +132,13 @@ func openTarget(ctx context.Context, c *config) (*target, error) {
 		if tok == "" {
 			tok = signHS256(c.secret, 2*time.Hour)
 		}
-		return &target{addr: c.addr, token: tok, pid: c.pid, stop: func() {}}, nil
+		return &target{addr: c.addr, token: tok, adminAddr: c.adminAddr, pid: c.pid, stop: func() {}}, nil
 	}
 	s, secret, err := spawnNode(ctx, c.spawn, c.nodeLog)
 	if err != nil {
 		return nil, err
 	}
-	return &target{addr: s.addr, token: signHS256(secret, 2*time.Hour), pid: s.pid(), stop: s.stop}, nil
+	return &target{addr: s.addr, token: signHS256(secret, 2*time.Hour), adminAddr: s.adminAddr, pid: s.pid(), stop: s.stop}, nil
 }
 
 func main() {

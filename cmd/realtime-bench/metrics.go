@@ -113,6 +113,9 @@ func (r *result) addWriteBatching(before, after promSnapshot) {
 
 // scrapeOrNil is scrapeMetrics for optional diagnostics.
 func scrapeOrNil(addr string) promSnapshot {
+	if addr == "" {
+		return nil
+	}
 	s, err := scrapeMetrics(addr)
 	if err != nil {
 		return nil

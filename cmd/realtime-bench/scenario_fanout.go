@@ -80,7 +80,7 @@ func measureDeliveries(ctx context.Context, tg *target, r *result, p *pool, rate
 	fanout int, disconnectedLabel string, publish func(seq int) error) *result {
 	p.setRecordLatency(true)
 	base := p.delivered()
-	promBefore := scrapeOrNil(tg.addr)
+	promBefore := scrapeOrNil(tg.adminAddr)
 	w := openWindow(tg.pid)
 	sent, err := pace(ctx, rate, dur, publish)
 	if err != nil {
@@ -89,7 +89,7 @@ func measureDeliveries(ctx context.Context, tg *target, r *result, p *pool, rate
 	expected := int64(sent) * int64(fanout)
 	drain(p, base, expected, 5*time.Second)
 	st := w.close()
-	promAfter := scrapeOrNil(tg.addr)
+	promAfter := scrapeOrNil(tg.adminAddr)
 	delivered := p.delivered() - base
 
 	r.add("published", float64(sent), "msg")
@@ -129,13 +129,13 @@ func runSaturation(ctx context.Context, tg *target, cfg *config) []*result {
 		r := &result{Scenario: fmt.Sprintf("c saturation %d msg/s", rate),
 			Params: map[string]any{"subscribers": subs, "rate_msg_s": rate, "step_s": cfg.satStep.Seconds()}}
 		base := p.delivered()
-		promBefore := scrapeOrNil(tg.addr)
+		promBefore := scrapeOrNil(tg.adminAddr)
 		w := openWindow(tg.pid)
 		sent, err := pace(ctx, rate, cfg.satStep, func(seq int) error {
 			return pub.publish(ctx, ref, topic, "bench", stampedPayload(time.Now().UnixNano(), seq, cfg.payloadSize))
 		})
 		st := w.close()
-		promAfter := scrapeOrNil(tg.addr)
+		promAfter := scrapeOrNil(tg.adminAddr)
 		delivered := p.delivered() - base
 		r.add("published", float64(sent), "msg")
 		r.add("delivered/expected (in window)", float64(delivered)/float64(max(int64(sent)*int64(subs), 1)), "")

@@ -15,7 +15,7 @@ func runIdle(ctx context.Context, tg *target, cfg *config, n int) *result {
 	if s, err := readProc(tg.pid); err == nil {
 		before = s
 	}
-	promBefore := scrapeOrNil(tg.addr)
+	promBefore := scrapeOrNil(tg.adminAddr)
 
 	p := newPool(ctx, tg.dialer(cfg), tg.token)
 	defer p.close()
@@ -34,7 +34,7 @@ func runIdle(ctx context.Context, tg *target, cfg *config, n int) *result {
 	// Idle period: nothing but heartbeats; RSS is read at the end of it.
 	time.Sleep(cfg.idleSettle)
 	after, err := readProc(tg.pid)
-	r.addPerSocket(promBefore, scrapeOrNil(tg.addr), cr.OK)
+	r.addPerSocket(promBefore, scrapeOrNil(tg.adminAddr), cr.OK)
 	if err != nil || tg.pid == 0 {
 		r.note("server RSS unknown (use --spawn or --pid)")
 		return r

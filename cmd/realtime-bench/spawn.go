@@ -53,10 +53,11 @@ stringData:
 
 // spawned is a node process started by the bench.
 type spawned struct {
-	cmd  *exec.Cmd
-	addr string
-	dir  string
-	done chan struct{}
+	cmd       *exec.Cmd
+	addr      string
+	adminAddr string
+	dir       string
+	done      chan struct{}
 }
 
 // spawnNode starts bin with a fresh tenants file on a free loopback port and waits for /readyz.
@@ -79,8 +80,12 @@ func spawnNode(ctx context.Context, bin string, logPath string) (*spawned, strin
 	if err != nil {
 		return nil, "", err
 	}
-	s := &spawned{addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "--addr", s.addr, "--tenants", tenants, "--default-tenant", benchTenant, "--log-level", "warn")
+	adminPort, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	s := &spawned{addr: "127.0.0.1:" + strconv.Itoa(port), adminAddr: "127.0.0.1:" + strconv.Itoa(adminPort), dir: dir, done: make(chan struct{})}
+	s.cmd = exec.Command(bin, "--addr", s.addr, "--admin-addr", s.adminAddr, "--tenants", tenants, "--default-tenant", benchTenant, "--log-level", "warn")
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, "", fmt.Errorf("node log: %w", err)

@@ -11,9 +11,9 @@ import (
 
 // printDevHelp tells a newcomer how to connect to the dev tenant: URL, a token, a snippet.
 func printDevHelp(n *node, cfg config, addr net.Addr) {
-	t, ok := n.tenants.Get(cfg.defaultTenant)
+	t, ok := n.tenants.Get(cfg.DefaultTenant)
 	if !ok {
-		fmt.Fprintln(os.Stderr, errNoTenant, cfg.defaultTenant)
+		fmt.Fprintln(os.Stderr, errNoTenant, cfg.DefaultTenant)
 		return
 	}
 	port := addr.(*net.TCPAddr).Port
@@ -28,7 +28,7 @@ func printDevHelp(n *node, cfg config, addr net.Addr) {
 Realtime node ready (dev tenant %q).
   WebSocket: ws://localhost:%d/socket/websocket
   REST:      http://localhost:%d/api/broadcast
-  Metrics:   http://localhost:%d/metrics
+  Metrics:   http://%s/metrics (admin listener, --admin-addr)
   Dev JWT (role anon, 30 days, dev secret only):
     %s
 
@@ -41,5 +41,15 @@ Realtime node ready (dev tenant %q).
     curl -X POST http://localhost:%d/api/broadcast -H 'apikey: %s' -H 'content-type: application/json' \
       -d '{"messages":[{"topic":"room1","event":"hello","payload":{"text":"hi"}}]}'
 
-`, t.ExternalID, port, port, port, token, port, token, port, token)
+`, t.ExternalID, port, port, adminHint(cfg.AdminAddr), token, port, token, port, token)
+}
+
+func adminHint(addr string) string {
+	if addr == "" {
+		return "<off>"
+	}
+	if h, p, err := net.SplitHostPort(addr); err == nil && (h == "" || h == "0.0.0.0") {
+		return "localhost:" + p
+	}
+	return addr
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,10 +45,10 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	broker := pubsub.NewBroker()
 	rates := limiter.NewTenants(tenantLimits(src.registry))
-	tracker := presence.NewLocal(presence.ReplicaID{Node: cfg.nodeName, Epoch: time.Now().UnixNano()}, channel.PresenceRelay(broker, log))
+	tracker := presence.NewLocal(presence.ReplicaID{Node: cfg.NodeName, Epoch: time.Now().UnixNano()}, channel.PresenceRelay(broker, log))
 	deps := &channel.Deps{
 		Tenants: src.registry, Broker: broker, Presence: tracker, Rates: rates, Users: channel.NewUsers(),
-		Metrics: channel.NewMetrics(reg), Log: log, ErrorBackoff: envMillis("CHANNEL_ERROR_BACKOFF_MS", 5*time.Second),
+		Metrics: channel.NewMetrics(reg), Log: log, ErrorBackoff: cfg.ChannelErrorBackoff,
 	}
 	cl, err := newCluster(cfg, log, reg, broker, tracker, deps.Users)
 	if err != nil {
@@ -60,7 +59,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	deps.Database, deps.Authorizer, deps.Replayer = access, access, access
 	owner := src.owner
 	if cl != nil {
-		owner = cl.changesOwner(src, log)
+		owner = cl.changesOwner(src, cfg.RegionMapping, log)
 	}
 	cdc := changes.NewService(pools, owner, log, reg)
 	cdc.SetBroadcastSink(dbaccess.BroadcastSink(broker, rates))
@@ -73,15 +72,15 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	}
 	watchDatabases(src.registry, cdc, pools)
 
-	metricsKeys, err := metricsKeySet()
+	metricsKeys, err := metricsKeySet(cfg.MetricsJWTSecret)
 	if err != nil {
 		return nil, err
 	}
 	srv := server.New(deps, server.Options{
 		MetricsKeys:    metricsKeys,
-		DefaultTenant:  cfg.defaultTenant,
-		ConnectBackoff: envMillis("CONNECT_ERROR_BACKOFF_MS", 2*time.Second),
-		DrainWindow:    cfg.drainWindow,
+		DefaultTenant:  cfg.DefaultTenant,
+		ConnectBackoff: cfg.ConnectErrorBackoff,
+		DrainWindow:    cfg.DrainWindow,
 		Gatherer:       reg,
 		Log:            log,
 		Status:         statusFunc(cdc, cl),
@@ -92,8 +91,8 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	})
 	n := &node{log: log, tenants: src.registry, server: srv, pools: pools}
 	n.runners = append(n.runners, src.runners...)
-	if cfg.debugAddr != "" {
-		n.runners = append(n.runners, debugServer(cfg.debugAddr))
+	if cfg.DebugAddr != "" {
+		n.runners = append(n.runners, debugServer(cfg.DebugAddr))
 	}
 	if cl != nil {
 		n.runners = append(n.runners, cl.disc.Run, cl.mesh.Run, cl.counters.Run, cl.wiring.Run)
@@ -108,8 +107,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 
 // metricsKeySet protects /metrics with METRICS_JWT_SECRET when it is set (spec 9.1); without it the
 // endpoint is open, as Prometheus scraping inside a cluster usually expects.
-func metricsKeySet() (*auth.KeySet, error) {
-	secret := os.Getenv("METRICS_JWT_SECRET")
+func metricsKeySet(secret string) (*auth.KeySet, error) {
 	if secret == "" {
 		return nil, nil
 	}

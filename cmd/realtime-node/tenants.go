@@ -25,26 +25,22 @@ type tenantSource struct {
 }
 
 func newTenantSource(cfg config, log *slog.Logger) (*tenantSource, error) {
-	switch cfg.tenantSource {
+	switch cfg.TenantSource {
 	case "file", "":
-		fs, err := tenant.NewFileSource(cfg.tenantsFile, log)
+		fs, err := tenant.NewFileSource(cfg.TenantsFile, log)
 		if err != nil {
 			return nil, fmt.Errorf("tenants: %w", err)
 		}
 		return &tenantSource{registry: fs, owner: changes.AlwaysOwner{}, runners: []runner{fs.Run}}, nil
 	case "kubernetes", "kube":
-		return newKubeSource(log)
+		return newKubeSource(kube.Env{Namespace: cfg.Namespace, ClusterName: cfg.Cluster.Name, PodName: cfg.NodeName}, log)
 	}
-	return nil, fmt.Errorf("unknown tenant source %q (want file or kubernetes)", cfg.tenantSource)
+	return nil, fmt.Errorf("unknown tenant source %q (want file or kubernetes)", cfg.TenantSource)
 }
 
 // newKubeSource reads the Tenants of this pod's RealtimeCluster and streams the WAL of the tenants
 // the operator assigned to this pod, while this pod holds their fencing Leases.
-func newKubeSource(log *slog.Logger) (*tenantSource, error) {
-	env, err := kube.EnvFromOS()
-	if err != nil {
-		return nil, err
-	}
+func newKubeSource(env kube.Env, log *slog.Logger) (*tenantSource, error) {
 	rc, err := rest.InClusterConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes config: %w", err)

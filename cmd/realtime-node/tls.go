@@ -7,24 +7,20 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+
+	"github.com/realtimeops/realtime/node/nodeconfig"
 )
 
 // tlsFiles are the certificate and key the operator mounts from RealtimeCluster.spec.tls
 // (TLS_CERT_FILE, TLS_KEY_FILE) and an optional CA for verifying other nodes (TLS_CA_FILE, or the
 // ca.crt beside the certificate, as cert-manager writes it).
-type tlsFiles struct{ cert, key, ca string }
-
-func tlsFromEnv() tlsFiles {
-	return tlsFiles{cert: os.Getenv("TLS_CERT_FILE"), key: os.Getenv("TLS_KEY_FILE"), ca: os.Getenv("TLS_CA_FILE")}
-}
-
-func (f tlsFiles) enabled() bool { return f.cert != "" && f.key != "" }
+type tlsFiles = nodeconfig.TLSFiles
 
 // serverConfig serves HTTPS/WSS and accepts inter-node links with the node certificate.
-func (f tlsFiles) serverConfig() (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(f.cert, f.key)
+func serverTLSConfig(f tlsFiles) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(f.Cert, f.Key)
 	if err != nil {
-		return nil, fmt.Errorf("tls: load %s: %w", f.cert, err)
+		return nil, fmt.Errorf("tls: load %s: %w", f.Cert, err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
@@ -32,15 +28,15 @@ func (f tlsFiles) serverConfig() (*tls.Config, error) {
 // clientConfig dials other nodes. With a CA the peer certificate is verified; without one the link
 // is still encrypted and both ends prove the cluster secret inside it, but an active
 // man-in-the-middle on the pod network is not excluded: mount a CA for that.
-func (f tlsFiles) clientConfig() (*tls.Config, error) {
-	cfg, err := f.serverConfig()
+func clientTLSConfig(f tlsFiles) (*tls.Config, error) {
+	cfg, err := serverTLSConfig(f)
 	if err != nil {
 		return nil, err
 	}
-	ca := f.ca
+	ca := f.CA
 	if ca == "" {
-		if _, err := os.Stat(siblingCA(f.cert)); err == nil {
-			ca = siblingCA(f.cert)
+		if _, err := os.Stat(siblingCA(f.Cert)); err == nil {
+			ca = siblingCA(f.Cert)
 		}
 	}
 	if ca == "" {
@@ -80,10 +76,10 @@ func listen(addr string, f tlsFiles) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	if !f.enabled() {
+	if !f.Enabled() {
 		return l, nil
 	}
-	cfg, err := f.serverConfig()
+	cfg, err := serverTLSConfig(f)
 	if err != nil {
 		l.Close()
 		return nil, err

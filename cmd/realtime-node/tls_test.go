@@ -32,8 +32,8 @@ func writeCert(t *testing.T, dir string) tlsFiles {
 	}
 	kb, _ := x509.MarshalECPrivateKey(key)
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	f := tlsFiles{cert: filepath.Join(dir, "tls.crt"), key: filepath.Join(dir, "tls.key")}
-	for path, data := range map[string][]byte{f.cert: certPEM, f.key: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}),
+	f := tlsFiles{Cert: filepath.Join(dir, "tls.crt"), Key: filepath.Join(dir, "tls.key")}
+	for path, data := range map[string][]byte{f.Cert: certPEM, f.Key: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}),
 		filepath.Join(dir, "ca.crt"): certPEM} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
@@ -59,7 +59,7 @@ func TestTLSListenerAndPeerVerification(t *testing.T) {
 			c.Close()
 		}
 	}()
-	client, err := files.clientConfig() // verifies against the sibling ca.crt
+	client, err := clientTLSConfig(files) // verifies against the sibling ca.crt
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestTLSListenerAndPeerVerification(t *testing.T) {
 	conn.Close()
 	// A peer whose certificate the CA did not sign is refused.
 	other := writeCert(t, t.TempDir())
-	foreign, err := other.clientConfig()
+	foreign, err := clientTLSConfig(other)
 	if err != nil {
 		t.Fatal(err)
 	}

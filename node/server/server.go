@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/realtimeops/realtime/node/auth"
 	"github.com/realtimeops/realtime/node/channel"
@@ -83,12 +82,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /healthcheck", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.HandleFunc("GET /status", s.handleStatus)
-	gatherer := s.opts.Gatherer
-	if gatherer == nil {
-		gatherer = prometheus.DefaultGatherer
-	}
-	mux.Handle("GET /metrics", s.metricsAuth(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
+	// /metrics and /status are on the admin listener only (admin.go): they name tenants, slots
+	// and LSNs, and the client port is the one exposed to the internet. Here they answer 404.
 	s.mountInspector(mux)
 	return mux
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -219,12 +220,14 @@ func TestRESTBroadcast(t *testing.T) {
 
 func TestMetricsNeedTheMetricsJWTWhenConfigured(t *testing.T) {
 	h := newHarness(t)
+	admin := httptest.NewServer(h.srv.AdminHandler())
+	t.Cleanup(admin.Close)
 	keys, err := auth.NewKeySet([]byte("metrics-secret-0123456789-0123456789"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	get := func(token string) int {
-		req, _ := http.NewRequest("GET", h.url+"/metrics", nil)
+		req, _ := http.NewRequest("GET", admin.URL+"/metrics", nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}

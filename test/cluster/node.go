@@ -54,6 +54,7 @@ type Node struct {
 	Spec        NodeSpec
 	HTTPAddr    string // IP:port of HTTP and WebSocket
 	ClusterAddr string // IP:port of the inter-node link listener
+	AdminAddr   string // IP:port of /metrics and /status (--admin-addr)
 	bin         string
 
 	mu   sync.Mutex
@@ -113,10 +114,15 @@ func newNode(bin string, spec NodeSpec) (*Node, error) {
 			return nil, err
 		}
 	}
+	adminPort, err := FreePort(spec.IP)
+	if err != nil {
+		return nil, err
+	}
 	return &Node{
 		Spec: spec, bin: bin,
 		HTTPAddr:    net.JoinHostPort(spec.IP, strconv.Itoa(spec.HTTPPort)),
 		ClusterAddr: net.JoinHostPort(spec.IP, strconv.Itoa(spec.ClusterPort)),
+		AdminAddr:   net.JoinHostPort(spec.IP, strconv.Itoa(adminPort)),
 	}, nil
 }
 
@@ -142,7 +148,7 @@ func (n *Node) Pid() int {
 func (n *Node) args() []string {
 	s := n.Spec
 	args := []string{
-		"--addr", n.HTTPAddr, "--tenants", s.TenantsFile,
+		"--addr", n.HTTPAddr, "--admin-addr", n.AdminAddr, "--tenants", s.TenantsFile,
 		"--node-name", s.Name, "--region", s.Region, "--drain-window", "100ms",
 	}
 	if s.DefaultTenant != "" {

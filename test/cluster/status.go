@@ -55,7 +55,7 @@ var httpClient = &http.Client{Timeout: 2 * time.Second}
 func (n *Node) FetchStatus(ctx context.Context) (Status, error) {
 	var s Status
 	body := &strings.Builder{}
-	code, err := httpGet(ctx, n.HTTPURL()+"/status", body)
+	code, err := httpGet(ctx, "http://"+n.AdminAddr+"/status", body)
 	if err != nil {
 		return s, err
 	}

@@ -76,10 +76,10 @@ func freePort(t *testing.T, ip string) int {
 
 // node is one realtime-node process.
 type node struct {
-	name, http string
-	cmd        *exec.Cmd
-	logs       *lockedBuf
-	done       chan struct{}
+	name, http, admin string
+	cmd               *exec.Cmd
+	logs              *lockedBuf
+	done              chan struct{}
 }
 
 type lockedBuf struct {
@@ -102,11 +102,12 @@ func (l *lockedBuf) String() string {
 func startNode(t *testing.T, bin, name, ip, dsn, cluster, tenants string) *node {
 	httpAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
 	clusterAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
+	adminAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
 	cmd := exec.Command(bin, "--cluster", "postgres", "--cluster-db", dsn, "--cluster-name", cluster,
-		"--cluster-addr", clusterAddr, "--node-name", name, "--region", "local", "--addr", httpAddr,
+		"--cluster-addr", clusterAddr, "--node-name", name, "--region", "local", "--addr", httpAddr, "--admin-addr", adminAddr,
 		"--tenants", tenants, "--default-tenant", tenantID, "--log-level", "info", "--drain-window", "0s")
 	cmd.Env = append(os.Environ(), "CLUSTER_SECRET=clusterchanges-test-secret-0123456789")
-	n := &node{name: name, http: httpAddr, cmd: cmd, logs: &lockedBuf{}, done: make(chan struct{})}
+	n := &node{name: name, http: httpAddr, admin: adminAddr, cmd: cmd, logs: &lockedBuf{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = n.logs, n.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -146,7 +147,7 @@ func (n *node) kill(sig syscall.Signal) {
 
 // status reads /status: peers and whether this node streams the tenant.
 func (n *node) status() (peers int, streaming bool) {
-	resp, err := http.Get("http://" + n.http + "/status")
+	resp, err := http.Get("http://" + n.admin + "/status")
 	if err != nil {
 		return -1, false
 	}

@@ -40,7 +40,9 @@ type NodeOptions struct {
 type Node struct {
 	Addr    string // 127.0.0.1:PORT
 	HTTPURL string // http://127.0.0.1:PORT
-	Pid     int
+	// AdminURL serves /metrics and /status (--admin-addr), which the client port does not.
+	AdminURL string
+	Pid      int
 
 	cmd  *exec.Cmd
 	logs *lockedBuffer
@@ -62,7 +64,13 @@ func StartNode(t testing.TB, opts NodeOptions) *Node {
 	}
 	n := &Node{Addr: "127.0.0.1:" + strconv.Itoa(port), logs: &lockedBuffer{}, done: make(chan struct{})}
 	n.HTTPURL = "http://" + n.Addr
-	args := []string{"--addr", n.Addr, "--tenants", opts.TenantsFile}
+	adminPort, err := freePort()
+	if err != nil {
+		t.Fatalf("pick a port: %v", err)
+	}
+	adminAddr := "127.0.0.1:" + strconv.Itoa(adminPort)
+	n.AdminURL = "http://" + adminAddr
+	args := []string{"--addr", n.Addr, "--admin-addr", adminAddr, "--tenants", opts.TenantsFile}
 	if opts.DefaultTenant != "" {
 		args = append(args, "--default-tenant", opts.DefaultTenant)
 	}

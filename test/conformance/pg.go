@@ -73,7 +73,7 @@ func (n *Node) WaitStreaming(t testing.TB, tenant string, timeout time.Duration)
 }
 
 func (n *Node) replication(client *http.Client) ([]ReplicationStatus, error) {
-	resp, err := client.Get(n.HTTPURL + "/status")
+	resp, err := client.Get(n.AdminURL + "/status")
 	if err != nil {
 		return nil, fmt.Errorf("GET /status: %w", err)
 	}
