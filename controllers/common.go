@@ -10,6 +10,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
 )
 
 // FieldOwner is the server-side apply field manager of the operator.
@@ -43,6 +45,9 @@ func applyOwned(ctx context.Context, c client.Client, scheme *runtime.Scheme, ow
 	existing := obj.DeepCopyObject().(client.Object)
 	before := ""
 	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), existing); err == nil {
+		if err := checkNameOwner(owner, existing, gvk.Kind); err != nil {
+			return "", err
+		}
 		before = existing.GetResourceVersion()
 	} else if client.IgnoreNotFound(err) != nil {
 		return "", fmt.Errorf("get %s %s: %w", gvk.Kind, obj.GetName(), err)
@@ -66,6 +71,23 @@ func applyOwned(ctx context.Context, c client.Client, scheme *runtime.Scheme, ow
 	default:
 		return applyUnchanged, nil
 	}
+}
+
+// checkNameOwner refuses to take over an object that belongs to someone else. Derived names are
+// collision-free within a cluster and across Services (CEL forbids cluster names ending in
+// -nodes), but "<cluster>-<region>" of cluster "a" region "b-x" equals that of cluster "a-b"
+// region "x": the second cluster reports the conflict instead of fighting over the object.
+func checkNameOwner(owner metav1.Object, existing client.Object, kind string) error {
+	ctl := metav1.GetControllerOf(existing)
+	if ctl != nil && ctl.UID == owner.GetUID() {
+		return nil
+	}
+	by := "no controller (created outside the operator)"
+	if ctl != nil {
+		by = fmt.Sprintf("%s %s", ctl.Kind, ctl.Name)
+	}
+	return specErrorf(realtimev1.ReasonNameConflict, "%s %s already exists and belongs to %s; rename this RealtimeCluster or its region",
+		kind, existing.GetName(), by)
 }
 
 func withManagedBy(l map[string]string) map[string]string {

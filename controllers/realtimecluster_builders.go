@@ -1,9 +1,13 @@
 package controllers
 
 import (
+	"strconv"
+	"time"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -14,6 +18,7 @@ const (
 	nodeContainer        = "node"
 	httpPortName         = "http"
 	clusterPortName      = "cluster"
+	adminPortName        = "admin"
 	hostnameTopologyKey  = "kubernetes.io/hostname"
 	defaultGracePeriod   = int64(60)
 	statefulSetMinReadyS = 5
@@ -29,7 +34,7 @@ const (
 // Ready (+minReadySeconds) before the next one: the "one pod at a time, gated on readiness" the
 // operator needs, with no partition to manage. OrderedReady pod management keeps scale-up to one
 // new pod at a time as well; nodes hold no volumes, so nothing else is ordinal-bound.
-func buildStatefulSet(c *realtimev1.RealtimeCluster, r realtimev1.RegionSpec) *appsv1.StatefulSet {
+func buildStatefulSet(c *realtimev1.RealtimeCluster, r realtimev1.RegionSpec, secretsHash string) *appsv1.StatefulSet {
 	labels := c.RegionLabels(r.Name)
 	return &appsv1.StatefulSet{
 		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
@@ -43,12 +48,12 @@ func buildStatefulSet(c *realtimev1.RealtimeCluster, r realtimev1.RegionSpec) *a
 			PodManagementPolicy: appsv1.OrderedReadyPodManagement,
 			UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
 			MinReadySeconds:     statefulSetMinReadyS,
-			Template:            buildPodTemplate(c, r),
+			Template:            buildPodTemplate(c, r, secretsHash),
 		},
 	}
 }
 
-func buildPodTemplate(c *realtimev1.RealtimeCluster, r realtimev1.RegionSpec) corev1.PodTemplateSpec {
+func buildPodTemplate(c *realtimev1.RealtimeCluster, r realtimev1.RegionSpec, secretsHash string) corev1.PodTemplateSpec {
 	o := c.Spec.PodTemplate
 	labels := map[string]string{}
 	for k, v := range o.Labels {
@@ -63,13 +68,17 @@ func buildPodTemplate(c *realtimev1.RealtimeCluster, r realtimev1.RegionSpec) co
 	}
 	if c.MetricsEnabled() {
 		annotations["prometheus.io/scrape"] = "true"
-		annotations["prometheus.io/port"] = "4000"
+		annotations["prometheus.io/scheme"] = "http"
+		if c.Spec.TLS != nil {
+			annotations["prometheus.io/scheme"] = "https" // the node serves /metrics with its certificate
+		}
+		annotations["prometheus.io/port"] = strconv.Itoa(int(realtimev1.AdminPort))
 		annotations["prometheus.io/path"] = "/metrics"
 	}
-	grace := ptr(defaultGracePeriod)
-	if o.TerminationGracePeriodSeconds != nil {
-		grace = o.TerminationGracePeriodSeconds
+	if secretsHash != "" {
+		annotations[SecretsHashAnnotation] = secretsHash
 	}
+	grace := ptr(gracePeriodSeconds(c))
 	spec := corev1.PodSpec{
 		ServiceAccountName:            c.NodeServiceAccountName(),
 		TerminationGracePeriodSeconds: grace,
@@ -96,15 +105,38 @@ func buildPodTemplate(c *realtimev1.RealtimeCluster, r realtimev1.RegionSpec) co
 	}
 }
 
-// buildAffinity pins the pods to the region (unless a nodeSelector does) and forbids two node
-// pods of the cluster on one host: losing a host must never take two owners of a region.
+// gracePeriodSeconds is podTemplate.terminationGracePeriodSeconds, 60 by default.
+func gracePeriodSeconds(c *realtimev1.RealtimeCluster) int64 {
+	if g := c.Spec.PodTemplate.TerminationGracePeriodSeconds; g != nil {
+		return *g
+	}
+	return defaultGracePeriod
+}
+
+// drainWindow is how long a stopping node spreads its client disconnects (DRAIN_WINDOW): a third
+// of the grace period, at most 30 s, so the lease release, the HTTP shutdown (5 s) and the
+// process exit always fit inside the grace period and the kubelet never has to SIGKILL.
+func drainWindow(c *realtimev1.RealtimeCluster) time.Duration {
+	d := time.Duration(gracePeriodSeconds(c)) * time.Second / 3
+	return min(d, 30*time.Second).Truncate(time.Second)
+}
+
+// buildAffinity pins the pods to the region (unless a nodeSelector does) and keeps two node pods
+// of the cluster off one host (required by default: losing a host must never take two owners of
+// a region; preferred for clusters with fewer hosts than pods).
 func buildAffinity(c *realtimev1.RealtimeCluster, r realtimev1.RegionSpec) *corev1.Affinity {
+	term := corev1.PodAffinityTerm{
+		LabelSelector: &metav1.LabelSelector{MatchLabels: c.ClusterLabels()},
+		TopologyKey:   hostnameTopologyKey,
+	}
 	a := &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
-		RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
-			LabelSelector: &metav1.LabelSelector{MatchLabels: c.ClusterLabels()},
-			TopologyKey:   hostnameTopologyKey,
-		}},
+		RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{term},
 	}}
+	if c.Spec.PodTemplate.AntiAffinity == realtimev1.AntiAffinityPreferred {
+		a.PodAntiAffinity = &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{
+			{Weight: 100, PodAffinityTerm: term},
+		}}
+	}
 	if len(r.NodeSelector) == 0 {
 		a.NodeAffinity = &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
 			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{{
@@ -152,20 +184,37 @@ func buildNodeContainer(c *realtimev1.RealtimeCluster, r realtimev1.RegionSpec) 
 			{Name: httpPortName, ContainerPort: realtimev1.NodePort, Protocol: corev1.ProtocolTCP},
 			// The inter-node link (node/cluster): authenticated with the cluster secret.
 			{Name: clusterPortName, ContainerPort: realtimev1.ClusterPort, Protocol: corev1.ProtocolTCP},
+			// /metrics and /status: never in the client Service, scraped by pod IP.
+			{Name: adminPortName, ContainerPort: realtimev1.AdminPort, Protocol: corev1.ProtocolTCP},
 		},
 		Env:       nodeEnv(c, r.Name),
-		Resources: r.Resources,
+		Resources: nodeResources(r.Resources),
 		// Startup allows 60 s for migrations and cluster join; readiness reacts within ~10 s so a
 		// sick owner loses its tenants quickly; liveness restarts only a wedged process.
 		StartupProbe:   probe("/healthz", 2, 30),
 		ReadinessProbe: probe("/readyz", 5, 2),
 		LivenessProbe:  probe("/healthz", 10, 3),
-		VolumeMounts:   mounts,
+		// preStop starts the drain (readiness fails, joins are refused) before SIGTERM.
+		Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path: "/drain", Port: intstr.FromString(adminPortName), Scheme: scheme,
+		}}},
+		VolumeMounts: mounts,
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: ptr(false),
 			ReadOnlyRootFilesystem:   ptr(true),
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		},
+	}
+}
+
+// nodeResources is the region's resources, or the defaults when none are given.
+func nodeResources(res corev1.ResourceRequirements) corev1.ResourceRequirements {
+	if len(res.Requests) > 0 || len(res.Limits) > 0 {
+		return res
+	}
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
@@ -96,7 +97,7 @@ func TestBuildStatefulSet(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := builderCluster(tt.mut)
-			sts := buildStatefulSet(c, c.Spec.Regions[0])
+			sts := buildStatefulSet(c, c.Spec.Regions[0], "")
 			if sts.Name != "rt-eu-west" || *sts.Spec.Replicas != 3 || sts.Spec.ServiceName != "rt-nodes" {
 				t.Fatalf("sts %s replicas %d service %s", sts.Name, *sts.Spec.Replicas, sts.Spec.ServiceName)
 			}
@@ -136,5 +137,70 @@ func TestBuildPDBAndServices(t *testing.T) {
 				t.Errorf("node role grants %s on %v", v, rule.Resources)
 			}
 		}
+	}
+}
+
+// Prometheus must scrape with the scheme the node serves /metrics with.
+func TestScrapeAnnotations(t *testing.T) {
+	tests := []struct {
+		name   string
+		tls    bool
+		scheme string
+	}{{"plain", false, "http"}, {"tls", true, "https"}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := builderCluster(func(c *realtimev1.RealtimeCluster) {
+				if tt.tls {
+					c.Spec.TLS = &realtimev1.TLSSpec{SecretRef: realtimev1.LocalObjectReference{Name: "cert"}}
+				}
+			})
+			a := buildStatefulSet(c, c.Spec.Regions[0], "").Spec.Template.Annotations
+			if a["prometheus.io/scrape"] != "true" || a["prometheus.io/scheme"] != tt.scheme || a["prometheus.io/path"] != "/metrics" ||
+				a["prometheus.io/port"] != "4002" {
+				t.Fatalf("annotations %v", a)
+			}
+		})
+	}
+}
+
+// The client Service (the internet side) carries only the client port: never admin or links.
+func TestClientServiceExposesOnlyTheClientPort(t *testing.T) {
+	svc := buildClientService(builderCluster(nil))
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.StrVal != httpPortName {
+		t.Fatalf("client service ports %+v", svc.Spec.Ports)
+	}
+}
+
+func TestPodTemplateDefaults(t *testing.T) {
+	c := builderCluster(nil)
+	p := buildStatefulSet(c, c.Spec.Regions[0], "").Spec.Template.Spec
+	ctr := p.Containers[0]
+	if ctr.Resources.Requests.Cpu().String() != "250m" || ctr.Resources.Requests.Memory().String() != "256Mi" ||
+		ctr.Resources.Limits.Memory().String() != "1Gi" || !ctr.Resources.Limits.Cpu().IsZero() {
+		t.Errorf("default resources %+v", ctr.Resources)
+	}
+	sc := ctr.SecurityContext
+	if !*p.SecurityContext.RunAsNonRoot || p.SecurityContext.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault ||
+		*sc.AllowPrivilegeEscalation || !*sc.ReadOnlyRootFilesystem || sc.Capabilities.Drop[0] != "ALL" {
+		t.Errorf("security context %+v / %+v", p.SecurityContext, sc)
+	}
+	if h := ctr.Lifecycle.PreStop.HTTPGet; h.Path != "/drain" || h.Port.StrVal != adminPortName {
+		t.Errorf("preStop %+v", h)
+	}
+	if len(p.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) != 1 {
+		t.Errorf("anti-affinity not required by default: %+v", p.Affinity.PodAntiAffinity)
+	}
+	c = builderCluster(func(c *realtimev1.RealtimeCluster) {
+		c.Spec.PodTemplate.AntiAffinity = realtimev1.AntiAffinityPreferred
+		c.Spec.Regions[0].Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}}
+	})
+	p = buildStatefulSet(c, c.Spec.Regions[0], "").Spec.Template.Spec
+	aa := p.Affinity.PodAntiAffinity
+	if len(aa.RequiredDuringSchedulingIgnoredDuringExecution) != 0 || len(aa.PreferredDuringSchedulingIgnoredDuringExecution) != 1 ||
+		aa.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm.TopologyKey != hostnameTopologyKey {
+		t.Errorf("preferred anti-affinity %+v", aa)
+	}
+	if r := p.Containers[0].Resources; r.Requests.Cpu().String() != "2" || len(r.Limits) != 0 {
+		t.Errorf("given resources replaced: %+v", r)
 	}
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
@@ -25,9 +26,14 @@ type RealtimeClusterReconciler struct {
 	client.Client
 	Scheme   *runtime.Scheme
 	Recorder events.EventRecorder
+	// NodeImage is the node image of clusters without spec.image (DefaultNodeImage when empty).
+	NodeImage string
 }
 
-// Reconcile is guard clauses plus an ordered list of small steps.
+// Reconcile is guard clauses plus an ordered list of small steps. A failing step is reported in
+// the Ready condition and in a warning event, then retried (API errors) or left until the
+// watched input changes (specErrors: a missing Secret key, a name owned by another object; the
+// later steps still run, so one bad region or a late Secret does not hold the rest back).
 func (r *RealtimeClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	log := logr.FromContextOrDiscard(ctx)
 	cluster := &realtimev1.RealtimeCluster{}
@@ -37,30 +43,58 @@ func (r *RealtimeClusterReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if !cluster.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil // children carry owner references: the garbage collector removes them
 	}
-	cluster.Default()
+	image := r.NodeImage
+	if image == "" {
+		image = realtimev1.DefaultNodeImage()
+	}
+	cluster.DefaultWithImage(image)
 
+	var secretsHash string
 	steps := []struct {
 		name string
 		run  func(context.Context, *realtimev1.RealtimeCluster) error
 	}{
+		// The nodes refuse to start without the inter-node secret, and a missing key would leave
+		// the pods in CreateContainerConfigError: check (or generate) before creating pods.
+		{"secrets", func(ctx context.Context, c *realtimev1.RealtimeCluster) (err error) {
+			secretsHash, err = r.reconcileSecrets(ctx, c)
+			return err
+		}},
 		// The pods run as this ServiceAccount: it must exist before the StatefulSets create pods.
 		{"node RBAC", r.reconcileNodeRBAC},
 		// The StatefulSets name the headless Service as their serviceName (pod DNS).
 		{"services", r.reconcileServices},
 		// One StatefulSet + PDB per region, pinned to the region.
-		{"regions", r.reconcileRegions},
+		{"regions", func(ctx context.Context, c *realtimev1.RealtimeCluster) error {
+			return r.reconcileRegions(ctx, c, secretsHash)
+		}},
 		// Regions removed from the spec lose their StatefulSet and PDB.
 		{"prune regions", r.pruneRegions},
 	}
+	var problem error // the first specError: reported, but the other steps still run
 	for _, s := range steps {
-		if err := s.run(ctx, cluster); err != nil {
-			log.Error(err, "reconcile step failed", "step", s.name)
-			r.Recorder.Eventf(cluster, nil, corev1.EventTypeWarning, string(realtimev1.ReasonReconcileFailed),
-				"Reconcile", "%s: %v", s.name, err)
-			return ctrl.Result{}, fmt.Errorf("%s: %w", s.name, err)
+		err := s.run(ctx, cluster)
+		if err == nil {
+			continue
 		}
+		err = fmt.Errorf("%s: %w", s.name, err)
+		reason, userError := failureReason(err)
+		log.Error(err, "reconcile step failed", "step", s.name)
+		r.Recorder.Eventf(cluster, nil, corev1.EventTypeWarning, string(reason), "Reconcile", "%v", err)
+		if userError {
+			// Pods can wait for a Secret (the kubelet retries), so the children are still
+			// applied; the Secret and owned-object watches bring the cluster back when it changes.
+			if problem == nil {
+				problem = err
+			}
+			continue
+		}
+		if serr := r.updateStatus(ctx, cluster, err); serr != nil {
+			log.Error(serr, "status update after a failed step")
+		}
+		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.updateStatus(ctx, cluster)
+	return ctrl.Result{}, r.updateStatus(ctx, cluster, problem)
 }
 
 func (r *RealtimeClusterReconciler) reconcileNodeRBAC(ctx context.Context, c *realtimev1.RealtimeCluster) error {
@@ -105,7 +139,9 @@ func (r *RealtimeClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&rbacv1.Role{}).
 		Owns(&rbacv1.RoleBinding{}).
+		Owns(&corev1.Secret{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToCluster)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToClusters)).
 		Named("realtimecluster").
 		Complete(r)
 }
@@ -117,4 +153,28 @@ func podToCluster(_ context.Context, obj client.Object) []reconcile.Request {
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}}}
+}
+
+// secretToClusters maps a Secret to the clusters of its namespace that reference it.
+func (r *RealtimeClusterReconciler) secretToClusters(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list realtimev1.RealtimeClusterList
+	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+		logr.FromContextOrDiscard(ctx).Error(err, "list clusters for a secret")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		c := &list.Items[i]
+		refs := []string{c.ClusterSecret().Name}
+		if c.Spec.TLS != nil {
+			refs = append(refs, c.Spec.TLS.SecretRef.Name)
+		}
+		if p := c.Spec.Discovery.Postgres; p != nil {
+			refs = append(refs, p.SecretRef.Name)
+		}
+		if slices.Contains(refs, obj.GetName()) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(c)})
+		}
+	}
+	return reqs
 }

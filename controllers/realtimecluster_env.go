@@ -2,11 +2,13 @@ package controllers
 
 import (
 	"encoding/json"
+	"net"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
+	nc "github.com/realtimeops/realtime/node/nodeconfig"
 )
 
 // Paths where the TLS Secret is mounted in node pods.
@@ -15,8 +17,9 @@ const (
 	tlsVolume    = "tls"
 )
 
-// nodeEnv is the environment contract between the operator and the realtime node. The node reads
-// these variables in Kubernetes mode; user env from podTemplate.env comes last.
+// nodeEnv is the environment of the node container. The names and their meaning are the node's
+// configuration contract (node/nodeconfig), which parses exactly this in TestNodeEnvContract;
+// user env from podTemplate.env comes last.
 func nodeEnv(c *realtimev1.RealtimeCluster, region string) []corev1.EnvVar {
 	field := func(name, path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{
@@ -31,32 +34,35 @@ func nodeEnv(c *realtimev1.RealtimeCluster, region string) []corev1.EnvVar {
 		}}
 	}
 	env := []corev1.EnvVar{
-		{Name: "REGION", Value: region},
-		field("POD_NAME", "metadata.name"),
-		field("POD_IP", "status.podIP"),
-		field("NAMESPACE", "metadata.namespace"),
-		{Name: "CLUSTER_NAME", Value: c.Name},
-		{Name: "PORT", Value: strconv.Itoa(int(realtimev1.NodePort))},
-		{Name: "LOG_LEVEL", Value: c.Spec.LogLevel},
-		{Name: "TENANT_SOURCE", Value: "kubernetes"},
-		{Name: "DISCOVERY_MODE", Value: string(c.Spec.Discovery.Mode)},
-		{Name: "DISCOVERY_DNS_NAME", Value: c.DiscoveryDNSName()},
-		{Name: "METRICS_ENABLED", Value: strconv.FormatBool(c.MetricsEnabled())},
+		{Name: nc.EnvRegion, Value: region},
+		field(nc.EnvPodName, "metadata.name"),
+		field(nc.EnvPodIP, "status.podIP"),
+		field(nc.EnvNamespace, "metadata.namespace"),
+		{Name: nc.EnvClusterName, Value: c.Name},
+		{Name: nc.EnvAddr, Value: listenAddr(realtimev1.NodePort)},
+		{Name: nc.EnvAdminAddr, Value: listenAddr(realtimev1.AdminPort)},
+		{Name: nc.EnvDrainWindow, Value: drainWindow(c).String()},
+		{Name: nc.EnvLogLevel, Value: c.Spec.LogLevel},
+		{Name: nc.EnvTenantSource, Value: "kubernetes"},
+		{Name: nc.EnvDiscoveryMode, Value: string(c.Spec.Discovery.Mode)},
+		{Name: nc.EnvDiscoveryDNSName, Value: c.DiscoveryDNSName()},
 	}
 	if m := c.Spec.RegionMapping; len(m) > 0 {
 		b, _ := json.Marshal(m) // map keys are sorted: the env is stable across reconciles
-		env = append(env, corev1.EnvVar{Name: "REGION_MAPPING", Value: string(b)})
+		env = append(env, corev1.EnvVar{Name: nc.EnvRegionMapping, Value: string(b)})
 	}
 	if p := c.Spec.Discovery.Postgres; p != nil && c.Spec.Discovery.Mode == realtimev1.DiscoveryPostgres {
-		env = append(env, secret("DISCOVERY_POSTGRES_DSN", p.SecretRef))
+		env = append(env, secret(nc.EnvDiscoveryDSN, p.SecretRef))
 	}
-	if ref := c.Spec.ClusterSecretRef; ref != nil {
-		env = append(env, secret("CLUSTER_SECRET", *ref))
-	}
+	// Always set: the nodes always form a cluster, so without a secret they would not start; the
+	// operator generates the Secret when spec.clusterSecretRef is unset.
+	env = append(env, secret(nc.EnvClusterSecret, c.ClusterSecret()))
 	if c.Spec.TLS != nil {
 		env = append(env,
-			corev1.EnvVar{Name: "TLS_CERT_FILE", Value: tlsMountPath + "/tls.crt"},
-			corev1.EnvVar{Name: "TLS_KEY_FILE", Value: tlsMountPath + "/tls.key"})
+			corev1.EnvVar{Name: nc.EnvTLSCertFile, Value: tlsMountPath + "/tls.crt"},
+			corev1.EnvVar{Name: nc.EnvTLSKeyFile, Value: tlsMountPath + "/tls.key"})
 	}
 	return append(env, c.Spec.PodTemplate.Env...)
 }
+
+func listenAddr(port int32) string { return net.JoinHostPort("", strconv.Itoa(int(port))) }

@@ -14,7 +14,10 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
@@ -204,6 +207,22 @@ func TestInvalidSpecsRejected(t *testing.T) {
 			"metadata.name is not a DNS label"},
 		{"no jwt key", func() client.Object { tn := okTenant(); tn.Spec.JWT = realtimev1.JWTSpec{}; return tn }(),
 			"jwt needs secretRef"},
+		{"cluster named like a headless Service", func() client.Object { c := okCluster(); c.Name = "x-nodes"; return c }(),
+			"cluster name must not end in -nodes"},
+		{"failoverDelay not a duration", failoverDelay(okTenant(), "5 minutes"), "spec.failoverDelay in body should match"},
+		{"failoverDelay negative", failoverDelay(okTenant(), "-1s"), "spec.failoverDelay in body should match"},
+		{"failoverDelay too long", failoverDelay(okTenant(), "11m"), "failoverDelay must be at most 10m"},
+		{"maxSlotLag zero", func() client.Object {
+			tn := testTenant(ns, "t", "c", "eu-west")
+			q := resource.MustParse("0")
+			tn.Spec.Database.MaxSlotLag = &q
+			return tn
+		}(), "maxSlotLag must be a positive quantity"},
+		{"unknown slotPolicy", func() client.Object {
+			tn := testTenant(ns, "t", "c", "eu-west")
+			tn.Spec.Database.SlotPolicy = "never"
+			return tn
+		}(), `supported values: "dropWhenSuspended", "keep"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,9 +257,23 @@ func TestInvalidSpecsRejected(t *testing.T) {
 	})
 }
 
+// failoverDelay sets spec.failoverDelay to a raw string, bypassing metav1.Duration's parser as
+// kubectl apply would.
+func failoverDelay(tn *realtimev1.Tenant, raw string) client.Object {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(tn)
+	if err != nil {
+		panic(err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(realtimev1.GroupVersion.WithKind("Tenant"))
+	_ = unstructured.SetNestedField(u.Object, raw, "spec", "failoverDelay")
+	return u
+}
+
 func TestClusterStatusFollowsPodReadiness(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
+	createClusterSecret(t, ns) // without it Ready is False (ClusterSecretMissing) whatever the pods say
 	c := twoRegionCluster(ns, "status", 2)
 	mustCreate(t, c)
 	pods := []*corev1.Pod{

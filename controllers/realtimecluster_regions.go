@@ -14,9 +14,9 @@ import (
 )
 
 // reconcileRegions applies the StatefulSet and PDB of every region, in spec order.
-func (r *RealtimeClusterReconciler) reconcileRegions(ctx context.Context, c *realtimev1.RealtimeCluster) error {
+func (r *RealtimeClusterReconciler) reconcileRegions(ctx context.Context, c *realtimev1.RealtimeCluster, secretsHash string) error {
 	for _, region := range c.Spec.Regions {
-		if err := r.applyChild(ctx, c, buildStatefulSet(c, region)); err != nil {
+		if err := r.applyChild(ctx, c, buildStatefulSet(c, region, secretsHash)); err != nil {
 			return fmt.Errorf("region %s: %w", region.Name, err)
 		}
 		if err := r.applyChild(ctx, c, buildPDB(c, region)); err != nil {

@@ -17,8 +17,9 @@ import (
 )
 
 // updateStatus recomputes the status from the node pods and StatefulSets and writes it when it
-// changed, with an event when the cluster becomes ready or stops being ready.
-func (r *RealtimeClusterReconciler) updateStatus(ctx context.Context, c *realtimev1.RealtimeCluster) error {
+// changed, with an event when the cluster becomes ready or stops being ready. failure, when set,
+// is the reconcile step that failed: Ready is False with its reason and message.
+func (r *RealtimeClusterReconciler) updateStatus(ctx context.Context, c *realtimev1.RealtimeCluster, failure error) error {
 	var pods corev1.PodList
 	if err := r.List(ctx, &pods, client.InNamespace(c.Namespace), client.MatchingLabels{realtimev1.ClusterLabel: c.Name}); err != nil {
 		return fmt.Errorf("list pods: %w", err)
@@ -34,6 +35,16 @@ func (r *RealtimeClusterReconciler) updateStatus(ctx context.Context, c *realtim
 		}
 	}
 	next := computeClusterStatus(c, pods.Items, sets)
+	metricClusterPods.WithLabelValues(c.Namespace, c.Name, "ready").Set(float64(next.ReadyReplicas))
+	metricClusterPods.WithLabelValues(c.Namespace, c.Name, "desired").Set(float64(next.Replicas))
+	if failure != nil {
+		reason, _ := failureReason(failure)
+		meta.SetStatusCondition(&next.Conditions, metav1.Condition{
+			Type: string(realtimev1.ClusterReady), Status: metav1.ConditionFalse, Reason: string(reason),
+			Message: failure.Error(), ObservedGeneration: c.Generation,
+		})
+		next.Phase = "Failed"
+	}
 	if equality.Semantic.DeepEqual(next, c.Status) {
 		return nil
 	}
@@ -47,7 +58,7 @@ func (r *RealtimeClusterReconciler) updateStatus(ctx context.Context, c *realtim
 	switch {
 	case isReady && !wasReady:
 		r.Recorder.Eventf(c, nil, corev1.EventTypeNormal, string(realtimev1.ReasonAllNodesReady), "Status", "All %s node pods are ready", next.Nodes)
-	case !isReady && wasReady:
+	case !isReady && wasReady && failure == nil:
 		r.Recorder.Eventf(c, nil, corev1.EventTypeWarning, string(realtimev1.ReasonNodesNotReady), "Status", "Node pods ready: %s", next.Nodes)
 	}
 	return nil
@@ -60,6 +71,8 @@ func computeClusterStatus(c *realtimev1.RealtimeCluster, pods []corev1.Pod, sets
 		ObservedGeneration: c.Generation,
 		Conditions:         append([]metav1.Condition(nil), c.Status.Conditions...),
 		Replicas:           c.DesiredReplicas(),
+		RegionNames:        c.RegionNames(),
+		ClusterSecretName:  c.ClusterSecret().Name,
 	}
 	ready := map[string]int32{}
 	for i := range pods {

@@ -15,17 +15,33 @@ import (
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
 )
 
-// Setup registers both reconcilers with the manager, with their event recorders. The operator's
-// main and the envtest suite use it, so tests run the controllers as shipped.
+// Options of the controllers.
+type Options struct {
+	// SlotDropTimeout bounds the finalizer's slot drop (DefaultSlotDropTimeout when 0).
+	SlotDropTimeout time.Duration
+	// NodeImage is the node image of clusters without spec.image (this release's when empty).
+	NodeImage string
+	// HealthInterval is how often tenant databases are checked (DefaultHealthInterval when 0).
+	HealthInterval time.Duration
+}
+
+// Setup registers both reconcilers with the manager, with their event recorders.
 func Setup(mgr ctrl.Manager, slotDropTimeout time.Duration) error {
+	return SetupWithOptions(mgr, Options{SlotDropTimeout: slotDropTimeout})
+}
+
+// SetupWithOptions is Setup with every option. The operator's main and the envtest suite use
+// it, so tests run the controllers as shipped.
+func SetupWithOptions(mgr ctrl.Manager, o Options) error {
 	if err := (&RealtimeClusterReconciler{
 		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("realtimecluster-controller"),
+		NodeImage: o.NodeImage,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("realtimecluster controller: %w", err)
 	}
 	if err := (&TenantReconciler{
 		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("tenant-controller"),
-		SlotDropTimeout: slotDropTimeout,
+		SlotDropTimeout: o.SlotDropTimeout, HealthInterval: o.HealthInterval,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("tenant controller: %w", err)
 	}

@@ -72,7 +72,7 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "FAIL: manager:", err)
 		return 1
 	}
-	if err := Setup(mgr, 10*time.Second); err != nil {
+	if err := SetupWithOptions(mgr, Options{SlotDropTimeout: 10 * time.Second, HealthInterval: time.Second}); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: setup:", err)
 		return 1
 	}
@@ -134,6 +134,13 @@ func twoRegionCluster(ns, name string, euReplicas int32) *realtimev1.RealtimeClu
 			ClusterSecretRef: &realtimev1.SecretKeySelector{Name: "cluster", Key: "secret"},
 		},
 	}
+}
+
+// createClusterSecret creates the Secret twoRegionCluster references for inter-node links.
+func createClusterSecret(t *testing.T, ns string) {
+	t.Helper()
+	mustCreate(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cluster"},
+		StringData: map[string]string{"secret": "a-long-enough-inter-node-secret"}})
 }
 
 // createNodePod creates a node pod of the cluster as the StatefulSet controller would, and sets

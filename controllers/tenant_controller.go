@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,6 +23,10 @@ import (
 // DefaultSlotDropTimeout bounds the best-effort slot drop of the finalizer.
 const DefaultSlotDropTimeout = 15 * time.Second
 
+// DefaultHealthInterval is how often the operator checks a tenant's database and slot: tenant
+// health reflects reality within this plus one reconcile.
+const DefaultHealthInterval = 15 * time.Second
+
 // TenantReconciler resolves a Tenant's Secrets, assigns its WAL work to the nearest ready node
 // pod, moves it when the owner fails, and drops its replication slot on deletion.
 type TenantReconciler struct {
@@ -29,6 +35,8 @@ type TenantReconciler struct {
 	Recorder events.EventRecorder
 	// SlotDropTimeout bounds the finalizer's database work (DefaultSlotDropTimeout when 0).
 	SlotDropTimeout time.Duration
+	// HealthInterval is how often the database and slot are checked (DefaultHealthInterval when 0).
+	HealthInterval time.Duration
 	// Now is the clock (time.Now when nil); placement itself is pure and takes the time as input.
 	Now func() time.Time
 }
@@ -40,10 +48,15 @@ func (r *TenantReconciler) now() time.Time {
 	return time.Now()
 }
 
-// Reconcile is guard clauses plus an ordered list of small steps writing into one status.
+// Reconcile is guard clauses plus an ordered list of small steps writing into one status. A
+// failing step is reported in Ready (reason ReconcileFailed) and a warning event before the
+// error is returned for a retry with backoff.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	t := &realtimev1.Tenant{}
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetTenant(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !t.DeletionTimestamp.IsZero() {
@@ -51,7 +64,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	// The slot exists only with a database; the finalizer must be in place before any node
 	// is told to create it.
-	if t.Spec.Database != nil && !controllerutil.ContainsFinalizer(t, realtimev1.TenantFinalizer) {
+	if (t.Spec.Database != nil || t.Status.SlotDatabase != nil) && !controllerutil.ContainsFinalizer(t, realtimev1.TenantFinalizer) {
 		base := t.DeepCopy()
 		controllerutil.AddFinalizer(t, realtimev1.TenantFinalizer)
 		if err := r.Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
@@ -64,23 +77,81 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	next.ObservedGeneration = t.Generation
 	next.ExternalID = view.EffectiveExternalID()
 
-	// 1. Secrets: a node cannot serve a tenant whose keys or password it cannot read.
-	secretsOK, err := r.resolveSecrets(ctx, view, next)
+	requeue, err := r.reconcileSteps(ctx, view, next)
 	if err != nil {
+		logFrom(ctx).Error(err, "tenant reconcile failed", "tenant", t.Name)
+		if setCondition(next, t.Generation, realtimev1.TenantReady, false, realtimev1.ReasonReconcileFailed, err.Error()) {
+			r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, string(realtimev1.ReasonReconcileFailed), "Reconcile", "%v", err)
+		}
+		if serr := r.writeStatus(ctx, t, next); serr != nil {
+			logFrom(ctx).Error(serr, "status update after a failed reconcile", "tenant", t.Name)
+		}
 		return ctrl.Result{}, err
 	}
-	// 2. Placement and fencing: who owns the WAL work, and when to look again (lease expiry).
-	requeue, err := r.reconcilePlacement(ctx, view, next)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	// 3. Ready summarises the other conditions for kubectl wait.
-	setTenantReady(next, view, secretsOK)
-
+	exportTenant(view, next)
 	if err := r.writeStatus(ctx, t, next); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// reconcileSteps runs the steps in order and returns when to look again.
+func (r *TenantReconciler) reconcileSteps(ctx context.Context, view *realtimev1.Tenant, next *realtimev1.TenantStatus) (time.Duration, error) {
+	// 1. The cluster: without it no node serves the tenant, database or not.
+	cluster, err := r.findCluster(ctx, view, next)
+	if err != nil {
+		return 0, err
+	}
+	// 2. Secrets: a node cannot serve a tenant whose keys or password it cannot read.
+	secretsOK, err := r.resolveSecrets(ctx, view, next)
+	if err != nil {
+		return 0, err
+	}
+	// 3. Placement and fencing: who owns the WAL work, and when to look again (lease expiry).
+	requeue, lease, err := r.reconcilePlacement(ctx, view, cluster, next)
+	if err != nil {
+		return 0, err
+	}
+	// 4. The replication slot: drop it where the rules say so (database removed or moved,
+	// suspended), and observe it in the database: health conditions, lag, WAL status.
+	if view.Spec.Database != nil || next.SlotDatabase != nil {
+		if err := r.reconcileSlot(ctx, view, next, lease); err != nil {
+			return 0, err
+		}
+		// Nothing announces a lag or a dead stream: look again after the health interval.
+		if h := r.healthInterval(); requeue == 0 || h < requeue {
+			requeue = h
+		}
+	}
+	// 5. Ready summarises the other conditions for kubectl wait.
+	setTenantReady(next, view, cluster != nil, secretsOK)
+	return requeue, nil
+}
+
+func (r *TenantReconciler) healthInterval() time.Duration {
+	if r.HealthInterval > 0 {
+		return r.HealthInterval
+	}
+	return DefaultHealthInterval
+}
+
+// findCluster reads the RealtimeCluster of spec.clusterRef (nil when it does not exist) and
+// sets ClusterFound, with an event when it changes.
+func (r *TenantReconciler) findCluster(ctx context.Context, t *realtimev1.Tenant, st *realtimev1.TenantStatus) (*realtimev1.RealtimeCluster, error) {
+	cluster := &realtimev1.RealtimeCluster{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: t.Spec.ClusterRef.Name}, cluster)
+	if apierrors.IsNotFound(err) {
+		msg := fmt.Sprintf("RealtimeCluster %q not found in namespace %s", t.Spec.ClusterRef.Name, t.Namespace)
+		if setCondition(st, t.Generation, realtimev1.TenantClusterFound, false, realtimev1.ReasonClusterNotFound, msg) {
+			r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, string(realtimev1.ReasonClusterNotFound), "FindCluster", "%s", msg)
+		}
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("get cluster %s: %w", t.Spec.ClusterRef.Name, err)
+	}
+	setCondition(st, t.Generation, realtimev1.TenantClusterFound, true, realtimev1.ReasonClusterFound,
+		fmt.Sprintf("served by RealtimeCluster %q", cluster.Name))
+	return cluster, nil
 }
 
 func (r *TenantReconciler) writeStatus(ctx context.Context, t *realtimev1.Tenant, next *realtimev1.TenantStatus) error {
@@ -95,16 +166,24 @@ func (r *TenantReconciler) writeStatus(ctx context.Context, t *realtimev1.Tenant
 	return nil
 }
 
-func setTenantReady(st *realtimev1.TenantStatus, t *realtimev1.Tenant, secretsOK bool) {
+func setTenantReady(st *realtimev1.TenantStatus, t *realtimev1.Tenant, clusterFound, secretsOK bool) {
 	ok, reason, msg := true, realtimev1.ReasonTenantReady, "tenant is served"
 	assigned := meta.FindStatusCondition(st.Conditions, string(realtimev1.TenantAssigned))
 	switch {
 	case t.Spec.Suspend:
 		ok, reason, msg = false, realtimev1.ReasonSuspended, "tenant is suspended"
+	case !clusterFound:
+		ok, reason, msg = false, realtimev1.ReasonClusterNotFound, fmt.Sprintf("RealtimeCluster %q not found (see ClusterFound)", t.Spec.ClusterRef.Name)
 	case !secretsOK:
 		ok, reason, msg = false, realtimev1.ReasonSecretsUnresolved, "referenced Secrets are missing (see SecretsResolved)"
 	case t.NeedsOwner() && (assigned == nil || assigned.Status != metav1.ConditionTrue):
 		ok, reason, msg = false, realtimev1.ReasonNotAssigned, "WAL work has no ready owner (see Assigned)"
+	case t.NeedsOwner() && !meta.IsStatusConditionTrue(st.Conditions, string(realtimev1.TenantOwnerLeaseHeld)):
+		ok, reason, msg = false, realtimev1.ReasonLeaseNotHeld, "the owner does not hold its Lease (see OwnerLeaseHeld)"
+	case t.NeedsOwner() && !meta.IsStatusConditionTrue(st.Conditions, string(realtimev1.TenantDatabaseReachable)):
+		ok, reason, msg = false, realtimev1.ReasonNotReachable, "the database is not reachable (see DatabaseReachable)"
+	case t.NeedsOwner() && !meta.IsStatusConditionTrue(st.Conditions, string(realtimev1.TenantReplicationStreaming)):
+		ok, reason, msg = false, realtimev1.ReasonNotStreaming, "the owner does not stream the slot (see ReplicationStreaming)"
 	}
 	setCondition(st, t.Generation, realtimev1.TenantReady, ok, reason, msg)
 }

@@ -95,8 +95,11 @@ func TestTenantPlacementAndFailover(t *testing.T) {
 		if err := assignedTo("eu-west", realtimev1.ReasonSameRegion)(tn); err != nil {
 			return err
 		}
-		if !meta.IsStatusConditionTrue(tn.Status.Conditions, string(realtimev1.TenantReady)) {
-			return fmt.Errorf("not Ready: %+v", tn.Status.Conditions)
+		// Assigned is not Ready: no node process runs here, so nobody holds the Lease or
+		// streams (TestTenantHealthAgainstPostgres shows Ready with a real database and reader).
+		if r := meta.FindStatusCondition(tn.Status.Conditions, string(realtimev1.TenantReady)); r == nil ||
+			r.Status != metav1.ConditionFalse || r.Reason != string(realtimev1.ReasonLeaseNotHeld) {
+			return fmt.Errorf("Ready %+v, want False/%s", r, realtimev1.ReasonLeaseNotHeld)
 		}
 		return nil
 	})

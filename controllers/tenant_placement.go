@@ -16,8 +16,17 @@ import (
 )
 
 // reconcilePlacement assigns the tenant's WAL work and returns when to look again (the owner's
-// Lease expiry; 0 when only watched events can change the answer).
-func (r *TenantReconciler) reconcilePlacement(ctx context.Context, t *realtimev1.Tenant, st *realtimev1.TenantStatus) (time.Duration, error) {
+// Lease expiry; 0 when only watched events can change the answer) and the owner's Lease.
+func (r *TenantReconciler) reconcilePlacement(ctx context.Context, t *realtimev1.Tenant, cluster *realtimev1.RealtimeCluster, st *realtimev1.TenantStatus) (time.Duration, leaseHealth, error) {
+	requeue, lh, err := r.place(ctx, t, cluster, st)
+	if st.Replication != nil {
+		lh.Owner = st.Replication.Node
+	}
+	return requeue, lh, err
+}
+
+func (r *TenantReconciler) place(ctx context.Context, t *realtimev1.Tenant, cluster *realtimev1.RealtimeCluster, st *realtimev1.TenantStatus) (time.Duration, leaseHealth, error) {
+	var lh leaseHealth
 	gen := t.Generation
 	if !t.NeedsOwner() {
 		reason, msg := realtimev1.ReasonNoDatabase, "tenant has no database: no WAL work to place"
@@ -25,24 +34,21 @@ func (r *TenantReconciler) reconcilePlacement(ctx context.Context, t *realtimev1
 			reason, msg = realtimev1.ReasonSuspended, "tenant is suspended: its WAL work is released"
 		}
 		if st.Replication != nil {
-			st.Replication = &realtimev1.ReplicationStatus{LastMove: st.Replication.LastMove}
+			st.Replication = &realtimev1.ReplicationStatus{LastMove: st.Replication.LastMove, Slot: st.Replication.Slot}
 		}
 		setCondition(st, gen, realtimev1.TenantAssigned, false, reason, msg)
-		return 0, nil
+		return 0, lh, nil
 	}
-	cluster := &realtimev1.RealtimeCluster{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: t.Spec.ClusterRef.Name}, cluster)
-	if apierrors.IsNotFound(err) {
+	if cluster == nil {
 		r.setAssigned(t, st, false, realtimev1.ReasonClusterNotFound,
 			fmt.Sprintf("RealtimeCluster %q not found", t.Spec.ClusterRef.Name))
-		return 0, nil
-	} else if err != nil {
-		return 0, fmt.Errorf("get cluster: %w", err)
+		return 0, lh, nil
 	}
 	in, err := r.placementInputs(ctx, t, cluster)
 	if err != nil {
-		return 0, err
+		return 0, lh, err
 	}
+	lh.Lease, lh.LeaseOK = in.lease, in.leaseOK
 	now := r.now()
 	cands, why := placementCandidates(in.pods, in.nodes, in.lease, in.leaseOK, now)
 	if st.Replication == nil {
@@ -56,7 +62,7 @@ func (r *TenantReconciler) reconcilePlacement(ctx context.Context, t *realtimev1
 			msg += fmt.Sprintf("; %s stays recorded until a pod is ready", current)
 		}
 		r.setAssigned(t, st, false, realtimev1.ReasonNoReadyNode, msg)
-		return 0, nil
+		return 0, lh, nil
 	}
 	if d.Node != current {
 		r.recordMove(ctx, t, st, d, moveCause(current, why, in.pods), now)
@@ -65,9 +71,9 @@ func (r *TenantReconciler) reconcilePlacement(ctx context.Context, t *realtimev1
 	r.setAssigned(t, st, true, realtimev1.ConditionReason(d.Reason), assignedMessage(t, d))
 	if in.leaseOK && in.lease.Holder == d.Node && now.Before(in.lease.ActAt) {
 		// Nothing announces an expiry: look again just after it would fence the owner.
-		return in.lease.ActAt.Sub(now) + 100*time.Millisecond, nil
+		return in.lease.ActAt.Sub(now) + 100*time.Millisecond, lh, nil
 	}
-	return 0, nil
+	return 0, lh, nil
 }
 
 type placementInput struct {
@@ -150,6 +156,10 @@ func (r *TenantReconciler) recordMove(ctx context.Context, t *realtimev1.Tenant,
 		move.Duration = &metav1.Duration{Duration: now.Sub(cause.Since).Round(time.Millisecond)}
 	}
 	st.Replication.Node, st.Replication.Since, st.Replication.LastMove = d.Node, ptr(metav1.NewTime(now)), move
+	metricMoves.WithLabelValues(cause.Reason).Inc()
+	if move.Duration != nil {
+		metricMoveSeconds.Observe(move.Duration.Seconds())
+	}
 	logFrom(ctx).Info("tenant WAL work assigned", "tenant", t.Name, "from", from, "to", d.Node,
 		"region", d.Region, "cause", cause.Reason, "placement", d.Reason)
 	if from == "" {

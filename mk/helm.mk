@@ -15,6 +15,7 @@ $(HELM): | $(LOCALBIN)
 helm-lint: helm ## Lint the operator chart, cluster-wide and per-namespace (part of make test).
 	$(HELM) lint --strict $(CHART_DIR)
 	$(HELM) lint --strict $(CHART_DIR) --set 'watchNamespaces={team-a,team-b}' --set metrics.serviceMonitor.enabled=true
+	$(HELM) lint --strict $(CHART_DIR) --set monitoring.podMonitor.enabled=true --set monitoring.prometheusRule.enabled=true --set monitoring.grafanaDashboard.enabled=true
 
 .PHONY: chart-crds
 chart-crds: manifests ## Regenerate the chart's CRD templates from config/crd/bases.

@@ -7,7 +7,8 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.1
 K8S_VERSION ?= v1.37.2
 K8S_TEST_BINS ?= $(HOME)/.cache/k8s-test-bins/$(K8S_VERSION)
-OPERATOR_IMG ?= ghcr.io/realtimeops/realtime-operator:dev
+RELEASE_VERSION ?= 0.1.0
+OPERATOR_IMG ?= ghcr.io/realtimeops/realtime-operator:$(RELEASE_VERSION)
 KUBECTL ?= kubectl
 GO ?= go
 

@@ -27,6 +27,7 @@ const (
 	ReasonAsExpected         ConditionReason = "AsExpected"
 	ReasonReconcileFailed    ConditionReason = "ReconcileFailed"
 	ReasonClusterSecretError ConditionReason = "ClusterSecretMissing"
+	ReasonNameConflict       ConditionReason = "NameConflict"
 )
 
 // Condition types of Tenant.
@@ -39,6 +40,20 @@ const (
 	TenantAssigned ConditionType = "Assigned"
 	// TenantSecretsResolved is True when every referenced Secret and key exists.
 	TenantSecretsResolved ConditionType = "SecretsResolved"
+	// TenantClusterFound is True when spec.clusterRef names an existing RealtimeCluster.
+	TenantClusterFound ConditionType = "ClusterFound"
+	// TenantOwnerLeaseHeld is True when the assigned owner holds the tenant's fencing Lease and
+	// renews it in time. Only tenants with WAL work (a database, not suspended) have it.
+	TenantOwnerLeaseHeld ConditionType = "OwnerLeaseHeld"
+	// TenantDatabaseReachable is True when the operator could connect to the tenant's database
+	// at its last check (every 15 s).
+	TenantDatabaseReachable ConditionType = "DatabaseReachable"
+	// TenantReplicationStreaming is True when the slot exists and is active while the owner
+	// holds the Lease: the owner streams from the slot.
+	TenantReplicationStreaming ConditionType = "ReplicationStreaming"
+	// TenantSlotLagWithinLimit is False when the slot retains more WAL than
+	// spec.database.maxSlotLag, or Postgres reports its WAL as unreserved or lost.
+	TenantSlotLagWithinLimit ConditionType = "SlotLagWithinLimit"
 )
 
 // Reasons of Tenant conditions. The Assigned reasons mirror placement.Reason.
@@ -57,6 +72,24 @@ const (
 	ReasonTenantReady       ConditionReason = "TenantReady"
 	ReasonNotAssigned       ConditionReason = "NotAssigned"
 	ReasonSecretsUnresolved ConditionReason = "SecretsUnresolved"
+	ReasonClusterFound      ConditionReason = "ClusterFound"
+	ReasonLeaseHeld         ConditionReason = "LeaseHeld"
+	ReasonLeaseMissing      ConditionReason = "LeaseMissing"
+	ReasonLeaseExpired      ConditionReason = "LeaseExpired"
+	ReasonLeaseHeldByOther  ConditionReason = "LeaseHeldByOther"
+	ReasonConnected         ConditionReason = "Connected"
+	ReasonConnectFailed     ConditionReason = "ConnectFailed"
+	ReasonQueryFailed       ConditionReason = "QueryFailed"
+	ReasonStreaming         ConditionReason = "Streaming"
+	ReasonSlotMissing       ConditionReason = "SlotMissing"
+	ReasonSlotInactive      ConditionReason = "SlotInactive"
+	ReasonLagWithinLimit    ConditionReason = "LagWithinLimit"
+	ReasonLagExceeded       ConditionReason = "LagExceeded"
+	ReasonWALUnreserved     ConditionReason = "WALUnreserved"
+	ReasonWALLost           ConditionReason = "WALLost"
+	ReasonNotReachable      ConditionReason = "DatabaseNotReachable"
+	ReasonNotStreaming      ConditionReason = "NotStreaming"
+	ReasonLeaseNotHeld      ConditionReason = "OwnerLeaseNotHeld"
 )
 
 // Reasons of a move of a tenant's WAL work (MoveRecord.Reason).

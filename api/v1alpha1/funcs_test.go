@@ -1,10 +1,13 @@
 package v1alpha1
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 )
 
 func TestTenantFuncs(t *testing.T) {
@@ -65,5 +68,33 @@ func TestClusterFuncsAndDefaults(t *testing.T) {
 	}
 	if _, ok := c.Region("ap"); ok {
 		t.Fatal("unknown region found")
+	}
+}
+
+// The operator defaults node images to its own release, which must be the chart's appVersion:
+// `helm install` of chart X runs operator X and nodes X, never :latest.
+func TestVersionIsChartAppVersion(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "charts", "realtime-operator", "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart struct {
+		AppVersion string `json:"appVersion"`
+	}
+	if err := yaml.Unmarshal(data, &chart); err != nil {
+		t.Fatal(err)
+	}
+	if chart.AppVersion != Version || DefaultNodeImage() != "ghcr.io/realtimeops/realtime-node:"+chart.AppVersion {
+		t.Fatalf("chart appVersion %q, operator Version %q, default node image %q", chart.AppVersion, Version, DefaultNodeImage())
+	}
+	c := &RealtimeCluster{}
+	c.Default()
+	if c.Spec.Image != DefaultNodeImage() {
+		t.Fatalf("defaulted image %q", c.Spec.Image)
+	}
+	c = &RealtimeCluster{}
+	c.DefaultWithImage("registry.example/node:1.2.3")
+	if c.Spec.Image != "registry.example/node:1.2.3" {
+		t.Fatalf("image from the operator flag: %q", c.Spec.Image)
 	}
 }

@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // NodePort is the port every realtime node listens on (HTTP, WebSocket, /healthz, /readyz).
@@ -10,6 +11,33 @@ const NodePort int32 = 4000
 
 // ClusterPort is where nodes accept inter-node links (the node derives it from POD_IP).
 const ClusterPort int32 = 4001
+
+// AdminPort serves /metrics and /status (ADMIN_ADDR); the client Service does not expose it.
+const AdminPort int32 = 4002
+
+// ClusterSecretKey is the key of the inter-node secret in the Secret the operator generates.
+const ClusterSecretKey = "secret"
+
+// GeneratedClusterSecretName is the Secret the operator creates when spec.clusterSecretRef is unset.
+func (c *RealtimeCluster) GeneratedClusterSecretName() string { return c.Name + "-cluster-secret" }
+
+// ClusterSecret is the Secret key holding the inter-node secret: spec.clusterSecretRef, else the
+// generated Secret.
+func (c *RealtimeCluster) ClusterSecret() SecretKeySelector {
+	if c.Spec.ClusterSecretRef != nil {
+		return *c.Spec.ClusterSecretRef
+	}
+	return SecretKeySelector{Name: c.GeneratedClusterSecretName(), Key: ClusterSecretKey}
+}
+
+// RegionNames lists the regions in spec order, comma-separated (the Regions printer column).
+func (c *RealtimeCluster) RegionNames() string {
+	names := make([]string, 0, len(c.Spec.Regions))
+	for _, r := range c.Spec.Regions {
+		names = append(names, r.Name)
+	}
+	return strings.Join(names, ",")
+}
 
 // StatefulSetName is the name of the StatefulSet (and PDB) of one region.
 func (c *RealtimeCluster) StatefulSetName(region string) string {

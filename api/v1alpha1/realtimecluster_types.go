@@ -9,9 +9,11 @@ import (
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.regionMapping) || self.regionMapping.all(k, self.regions.exists(r, r.name == self.regionMapping[k]))",message="every regionMapping value must be the name of a region in spec.regions"
 type RealtimeClusterSpec struct {
-	// Image of the realtime node container.
+	// Image of the realtime node container. Defaults to the node image the operator was released
+	// with (its --node-image flag, set by the chart to nodeImage at the chart's appVersion).
 	// +kubebuilder:validation:MinLength=1
-	Image string `json:"image"`
+	// +optional
+	Image string `json:"image,omitempty"`
 
 	// ImagePullPolicy of the node container.
 	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
@@ -66,7 +68,9 @@ type RealtimeClusterSpec struct {
 	// +optional
 	PodTemplate PodTemplateOverrides `json:"podTemplate,omitempty"`
 
-	// ClusterSecretRef is the shared secret nodes use to authenticate inter-node links.
+	// ClusterSecretRef is the shared secret nodes use to authenticate inter-node links (at least
+	// 16 bytes). When unset the operator generates one: the Secret "<name>-cluster-secret" (key
+	// "secret", 32 random bytes), owned by the RealtimeCluster; status.clusterSecretName names it.
 	// +optional
 	ClusterSecretRef *SecretKeySelector `json:"clusterSecretRef,omitempty"`
 }
@@ -98,7 +102,8 @@ type RegionSpec struct {
 	// +optional
 	TopologyLabel string `json:"topologyLabel,omitempty"`
 
-	// Resources of the node container.
+	// Resources of the node container; when empty, requests of 250m CPU and 256Mi memory and a
+	// 1Gi memory limit (no CPU limit: throttling a node delays every client's heartbeat).
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 
@@ -168,7 +173,9 @@ type TLSSpec struct {
 
 // MetricsSpec configures metrics.
 type MetricsSpec struct {
-	// Enabled serves /metrics on the node port and adds prometheus.io scrape annotations.
+	// Enabled adds prometheus.io scrape annotations (scheme, admin port, /metrics) to the node
+	// pods. Nodes always serve /metrics and /status on their admin port (4002), which the client
+	// Service does not expose.
 	// +kubebuilder:default=true
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
@@ -191,11 +198,27 @@ type PodTemplateOverrides struct {
 	// Env adds environment variables to the node container (after the operator's own).
 	// +optional
 	Env []corev1.EnvVar `json:"env,omitempty"`
-	// TerminationGracePeriodSeconds bounds the drain window of a stopping node.
+	// TerminationGracePeriodSeconds bounds the drain window of a stopping node (default 60; the
+	// node spreads its client disconnects over a third of it, at most 30 s).
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+	// AntiAffinity keeps two node pods of the cluster off one Kubernetes node: required (the
+	// default: losing a host never takes two owners of a region, but a region needs as many
+	// hosts as pods) or preferred (small clusters with fewer hosts than pods can run).
+	// +kubebuilder:validation:Enum=required;preferred
+	// +kubebuilder:default=required
+	// +optional
+	AntiAffinity AntiAffinityMode `json:"antiAffinity,omitempty"`
 }
+
+// AntiAffinityMode is how strictly node pods are kept apart.
+type AntiAffinityMode string
+
+const (
+	AntiAffinityRequired  AntiAffinityMode = "required"
+	AntiAffinityPreferred AntiAffinityMode = "preferred"
+)
 
 // RealtimeClusterStatus is the observed state of the cluster.
 type RealtimeClusterStatus struct {
@@ -234,6 +257,16 @@ type RealtimeClusterStatus struct {
 	// ReadyNodes lists the ready node pods, sorted by region then name.
 	// +optional
 	ReadyNodes []NodeStatus `json:"readyNodes,omitempty"`
+
+	// RegionNames lists every region of the spec, comma-separated, for kubectl (a printer column
+	// shows only the first match of a JSONPath over a list).
+	// +optional
+	RegionNames string `json:"regionNames,omitempty"`
+
+	// ClusterSecretName is the Secret holding the inter-node secret (spec.clusterSecretRef's, or
+	// the one the operator generated).
+	// +optional
+	ClusterSecretName string `json:"clusterSecretName,omitempty"`
 }
 
 // RegionStatus counts the pods of one region.
@@ -265,12 +298,13 @@ type NodeStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=rtc;rtcluster,categories=realtime
-// +kubebuilder:printcolumn:name="Regions",type=string,JSONPath=`.spec.regions[*].name`
+// +kubebuilder:printcolumn:name="Regions",type=string,JSONPath=`.status.regionNames`
 // +kubebuilder:printcolumn:name="Nodes",type=string,JSONPath=`.status.nodes`,description="ready/desired node pods"
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.spec.regions.all(r, size(self.metadata.name) + size(r.name) <= 50)",message="cluster name plus region name must be at most 50 characters (they name the region's StatefulSet)"
+// +kubebuilder:validation:XValidation:rule="!self.metadata.name.endsWith('-nodes')",message="cluster name must not end in -nodes: <name>-nodes is the headless Service of the cluster <name>"
 type RealtimeCluster struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "k8s.io/apimachinery/pkg/api/resource"
+
 // Tenant defaults (spec 7.1 and 7.3), mirrored by the +kubebuilder:default markers.
 var DefaultTenantLimits = TenantLimits{
 	MaxConcurrentUsers:               200,
@@ -19,6 +21,7 @@ const (
 	DefaultDatabaseName          = "postgres"
 	DefaultDatabaseUser          = "postgres"
 	DefaultDatabaseSSLMode       = "require"
+	DefaultMaxSlotLag            = "1Gi"
 )
 
 // Default fills the unset fields of the spec with their defaults.
@@ -39,6 +42,13 @@ func (t *Tenant) Default() {
 		}
 		if db.SSLMode == "" {
 			db.SSLMode = DefaultDatabaseSSLMode
+		}
+		if db.MaxSlotLag == nil {
+			q := resource.MustParse(DefaultMaxSlotLag)
+			db.MaxSlotLag = &q
+		}
+		if db.SlotPolicy == "" {
+			db.SlotPolicy = SlotDropWhenSuspended
 		}
 	}
 	s.Limits = s.Limits.Defaulted()

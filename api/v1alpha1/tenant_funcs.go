@@ -3,6 +3,8 @@ package v1alpha1
 import (
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/realtimeops/realtime/node/slotname"
 )
 
@@ -55,4 +57,41 @@ func (t *Tenant) DatabaseRegion() string {
 		return ""
 	}
 	return t.Spec.Database.Region
+}
+
+// MaxSlotLagBytes is spec.database.maxSlotLag in bytes (the default when unset or not positive).
+func (t *Tenant) MaxSlotLagBytes() int64 {
+	if db := t.Spec.Database; db != nil && db.MaxSlotLag != nil && db.MaxSlotLag.Value() > 0 {
+		return db.MaxSlotLag.Value()
+	}
+	q := resource.MustParse(DefaultMaxSlotLag)
+	return q.Value()
+}
+
+// SlotPolicyEffective is spec.database.slotPolicy, dropWhenSuspended when unset.
+func (t *Tenant) SlotPolicyEffective() SlotPolicy {
+	if db := t.Spec.Database; db != nil && db.SlotPolicy != "" {
+		return db.SlotPolicy
+	}
+	return SlotDropWhenSuspended
+}
+
+// SlotDatabaseFor is where the tenant's slot lives per its spec (nil without a database). t must
+// be defaulted.
+func (t *Tenant) SlotDatabaseFor() *SlotDatabase {
+	db := t.Spec.Database
+	if db == nil {
+		return nil
+	}
+	return &SlotDatabase{Host: db.Host, Port: db.Port, Name: db.Name, User: db.User, SSLMode: db.SSLMode,
+		PasswordSecretRef: db.PasswordSecretRef, Slot: t.SlotName()}
+}
+
+// SameSlot reports whether a and b name the same slot in the same database (user, password
+// and sslmode may differ: the slot stays).
+func (a *SlotDatabase) SameSlot(b *SlotDatabase) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Host == b.Host && a.Port == b.Port && a.Name == b.Name && a.Slot == b.Slot
 }

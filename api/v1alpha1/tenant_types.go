@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -45,7 +46,11 @@ type TenantSpec struct {
 	// +optional
 	PostgresChanges PostgresChangesSpec `json:"postgresChanges,omitempty"`
 
-	// FailoverDelay is added to the expiry of the owner's lease before the WAL work moves.
+	// FailoverDelay is added to the expiry of the owner's lease before the WAL work moves: a Go
+	// duration ("30s", "1m30s") between 0s and 10m.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('10m')",message="failoverDelay must be at most 10m"
 	// +optional
 	FailoverDelay *metav1.Duration `json:"failoverDelay,omitempty"`
 
@@ -110,7 +115,33 @@ type DatabaseSpec struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	Region string `json:"region,omitempty"`
+
+	// MaxSlotLag is how much WAL (bytes) the tenant's replication slot may retain before the
+	// Tenant reports SlotLagWithinLimit=False with a warning event (default 1Gi).
+	// +kubebuilder:default="1Gi"
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="maxSlotLag must be a positive quantity of bytes, e.g. 1Gi"
+	// +optional
+	MaxSlotLag *resource.Quantity `json:"maxSlotLag,omitempty"`
+
+	// SlotPolicy says what happens to the replication slot while the tenant is suspended:
+	// dropWhenSuspended (default) drops it, so a suspended tenant retains no WAL; keep keeps it
+	// (changes made while suspended are delivered on resume) and the lag keeps being watched.
+	// The slot is always dropped when the Tenant is deleted or its database is removed or moved.
+	// +kubebuilder:validation:Enum=dropWhenSuspended;keep
+	// +kubebuilder:default=dropWhenSuspended
+	// +optional
+	SlotPolicy SlotPolicy `json:"slotPolicy,omitempty"`
 }
+
+// SlotPolicy is the WAL-retention rule of a suspended tenant's replication slot.
+type SlotPolicy string
+
+const (
+	// SlotDropWhenSuspended drops the slot while the tenant is suspended.
+	SlotDropWhenSuspended SlotPolicy = "dropWhenSuspended"
+	// SlotKeep keeps the slot while the tenant is suspended.
+	SlotKeep SlotPolicy = "keep"
+)
 
 // PostgresChangesSpec toggles Postgres Changes.
 type PostgresChangesSpec struct {
@@ -166,7 +197,8 @@ type TenantStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, Assigned, SecretsResolved.
+	// Conditions: Ready, ClusterFound, SecretsResolved, Assigned, OwnerLeaseHeld,
+	// DatabaseReachable, ReplicationStreaming, SlotLagWithinLimit.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -176,9 +208,29 @@ type TenantStatus struct {
 	// +optional
 	ExternalID string `json:"externalId,omitempty"`
 
-	// Replication says which node owns the tenant's WAL work.
+	// Replication says which node owns the tenant's WAL work and how its slot is doing.
 	// +optional
 	Replication *ReplicationStatus `json:"replication,omitempty"`
+
+	// SlotDatabase is the database where the tenant's replication slot may exist: the operator
+	// drops the slot there when spec.database is removed or points elsewhere, and on deletion.
+	// +optional
+	SlotDatabase *SlotDatabase `json:"slotDatabase,omitempty"`
+}
+
+// SlotDatabase locates a replication slot (connection settings only; the password stays in
+// its Secret).
+type SlotDatabase struct {
+	Host string `json:"host"`
+	Port int32  `json:"port"`
+	Name string `json:"name"`
+	User string `json:"user"`
+	// +optional
+	SSLMode string `json:"sslMode,omitempty"`
+	// PasswordSecretRef selects the password.
+	PasswordSecretRef SecretKeySelector `json:"passwordSecretRef"`
+	// Slot is the slot's name.
+	Slot string `json:"slot"`
 }
 
 // ReplicationStatus is the assignment of the tenant's WAL work. The node named here is the only
@@ -199,6 +251,40 @@ type ReplicationStatus struct {
 	// LastMove records the most recent change of owner.
 	// +optional
 	LastMove *MoveRecord `json:"lastMove,omitempty"`
+
+	// The fields below are observed by the operator in the tenant's database
+	// (pg_replication_slots) every 15 s (--tenant-health-interval).
+
+	// Slot is the name of the tenant's logical replication slot.
+	// +optional
+	Slot string `json:"slot,omitempty"`
+	// Active is whether a node is streaming from the slot.
+	// +optional
+	Active bool `json:"active,omitempty"`
+	// ConfirmedLSN is the slot's confirmed_flush_lsn: changes up to it were delivered.
+	// +optional
+	ConfirmedLSN string `json:"confirmedLSN,omitempty"`
+	// LagBytes is the WAL the slot retains: pg_current_wal_lsn() - restart_lsn.
+	// +optional
+	LagBytes *int64 `json:"lagBytes,omitempty"`
+	// Lag is LagBytes for humans (e.g. "12Mi").
+	// +optional
+	Lag string `json:"lag,omitempty"`
+	// WALStatus is pg_replication_slots.wal_status (reserved, extended, unreserved, lost).
+	// +optional
+	WALStatus string `json:"walStatus,omitempty"`
+	// SafeWALSize is pg_replication_slots.safe_wal_size: bytes of WAL that can still be written
+	// before the slot is in danger of losing WAL (absent when max_slot_wal_keep_size is -1).
+	// +optional
+	SafeWALSize *int64 `json:"safeWALSize,omitempty"`
+	// LastAdvance is the last time the operator saw the confirmed LSN move: the owner received
+	// and delivered changes (or keepalives) up to then.
+	// +optional
+	LastAdvance *metav1.Time `json:"lastAdvance,omitempty"`
+	// CheckedAt is when the slot was last observed (refreshed at least every 5 minutes when
+	// nothing changes, to spare the API a write per check).
+	// +optional
+	CheckedAt *metav1.Time `json:"checkedAt,omitempty"`
 }
 
 // MoveRecord is one change of owner.
@@ -226,8 +312,10 @@ type MoveRecord struct {
 // +kubebuilder:resource:shortName=rtt;rttenant,categories=realtime
 // +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.clusterRef.name`
 // +kubebuilder:printcolumn:name="DB Region",type=string,JSONPath=`.spec.database.region`
-// +kubebuilder:printcolumn:name="Node",type=string,JSONPath=`.status.replication.node`
+// +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.status.replication.node`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Lag",type=string,JSONPath=`.status.replication.lag`,description="WAL retained by the replication slot"
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Placement",type=string,JSONPath=`.status.replication.reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="has(self.spec.externalId) || (size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'))",message="metadata.name is not a DNS label, so it cannot serve as externalId: set spec.externalId"

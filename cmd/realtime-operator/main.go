@@ -21,9 +21,11 @@ import (
 )
 
 type options struct {
-	metricsAddr, probeAddr, watchNamespaces, logLevel string
-	leaderElect                                       bool
-	slotDropTimeout                                   time.Duration
+	metricsAddr, probeAddr, watchNamespaces, logLevel, nodeImage string
+	leaderElect                                                  bool
+	slotDropTimeout, healthInterval                              time.Duration
+	// leaderElectionNamespace is where the Lease lives (the pod's namespace when empty).
+	leaderElectionNamespace string
 }
 
 func main() {
@@ -35,6 +37,10 @@ func main() {
 	flag.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	flag.DurationVar(&o.slotDropTimeout, "slot-drop-timeout", controllers.DefaultSlotDropTimeout,
 		"bound of the finalizer's replication slot drop")
+	flag.DurationVar(&o.healthInterval, "tenant-health-interval", controllers.DefaultHealthInterval,
+		"how often each tenant's database and replication slot are checked (each check of a busy tenant costs one status write)")
+	flag.StringVar(&o.nodeImage, "node-image", realtimev1.DefaultNodeImage(),
+		"node image of RealtimeClusters without spec.image")
 	flag.Parse()
 	if err := run(o); err != nil {
 		slog.Error("operator stopped", "err", err)
@@ -60,18 +66,13 @@ func run(o options) error {
 	if err := realtimev1.AddToScheme(scheme); err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
-		HealthProbeBindAddress: o.probeAddr,
-		LeaderElection:         o.leaderElect,
-		LeaderElectionID:       "realtime-operator.realtime.realtimeops.io",
-		Cache:                  controllers.CacheOptions(o.watchNamespaces),
-	})
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), managerOptions(o, scheme))
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
-	if err := controllers.Setup(mgr, o.slotDropTimeout); err != nil {
+	if err := controllers.SetupWithOptions(mgr, controllers.Options{
+		SlotDropTimeout: o.slotDropTimeout, NodeImage: o.nodeImage, HealthInterval: o.healthInterval,
+	}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -80,6 +81,25 @@ func run(o options) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	slog.Info("starting realtime-operator", "watchNamespaces", o.watchNamespaces)
+	slog.Info("starting realtime-operator", "version", realtimev1.Version, "watchNamespaces", o.watchNamespaces, "nodeImage", o.nodeImage)
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// LeaderElectionID names the Lease the operator's replicas elect a leader with.
+const LeaderElectionID = "realtime-operator.realtime.realtimeops.io"
+
+// managerOptions are the manager's settings. With leader election only the elected replica runs
+// the controllers; it releases the Lease when it stops, so a rollout hands over at once instead
+// of after the lease duration.
+func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
+	return ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:        o.probeAddr,
+		LeaderElection:                o.leaderElect,
+		LeaderElectionID:              LeaderElectionID,
+		LeaderElectionNamespace:       o.leaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         controllers.CacheOptions(o.watchNamespaces),
+	}
 }

@@ -72,7 +72,8 @@ func TestDefaultRender(t *testing.T) {
 		t.Errorf("image = %q", image)
 	}
 	args := stringSlice(t, c, "args")
-	for _, a := range []string{"--leader-elect=true", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"} {
+	for _, a := range []string{"--leader-elect=true", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
+		"--node-image=ghcr.io/realtimeops/realtime-node:0.1.0"} {
 		if !slices.Contains(args, a) {
 			t.Errorf("args %q lack %q", args, a)
 		}
@@ -131,7 +132,8 @@ func TestWatchNamespacesRender(t *testing.T) {
 
 func TestOptionalParts(t *testing.T) {
 	objs := objects(t, mustRender(t, map[string]any{
-		"crds": map[string]any{"create": false}, "leaderElection": map[string]any{"enabled": false},
+		// One replica: with more, leader election is forced on (TestLeaderElectionForcedWithReplicas).
+		"crds": map[string]any{"create": false}, "leaderElection": map[string]any{"enabled": false}, "replicaCount": 1,
 		"metrics": map[string]any{"enabled": false}, "rbac": map[string]any{"create": false},
 		"serviceAccount": map[string]any{"create": false, "name": "existing"},
 	}).manifest)
@@ -190,4 +192,29 @@ func stringSlice(t *testing.T, obj map[string]any, field string) []string {
 		t.Fatalf("%s: %v", field, err)
 	}
 	return s
+}
+
+// Two operator replicas without leader election would both reconcile: the chart forces it on.
+func TestLeaderElectionForcedWithReplicas(t *testing.T) {
+	for _, tc := range []struct {
+		replicas int
+		enabled  bool
+		want     string
+	}{{2, false, "--leader-elect=true"}, {1, false, "--leader-elect=false"}, {1, true, "--leader-elect=true"}} {
+		objs := objects(t, mustRender(t, map[string]any{"replicaCount": tc.replicas,
+			"leaderElection": map[string]any{"enabled": tc.enabled}}).manifest)
+		args := stringSlice(t, container(t, byKind(objs, "Deployment")[0]), "args")
+		if !slices.Contains(args, tc.want) {
+			t.Errorf("replicas %d enabled %v: args %q, want %s", tc.replicas, tc.enabled, args, tc.want)
+		}
+		roles := 0
+		for _, r := range byKind(objs, "Role") {
+			if strings.HasSuffix(r.GetName(), "-leader-election") {
+				roles++
+			}
+		}
+		if (roles == 1) != (tc.want == "--leader-elect=true") {
+			t.Errorf("replicas %d enabled %v: %d leader-election Roles", tc.replicas, tc.enabled, roles)
+		}
+	}
 }

@@ -60,8 +60,11 @@ in test/helm compares them. The operator must hold every permission it grants th
 */}}
 {{- define "realtime-operator.namespacedRules" -}}
 - apiGroups: [""]
-  resources: [pods, secrets]
+  resources: [pods]
   verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create, get, list, patch, watch]
 - apiGroups: [""]
   resources: [serviceaccounts, services]
   verbs: [create, delete, get, list, patch, update, watch]
@@ -99,4 +102,10 @@ in test/helm compares them. The operator must hold every permission it grants th
 - apiGroups: [""]
   resources: [nodes]
   verbs: [get, list, watch]
+{{- end }}
+
+{{/* Leader election: on when enabled, and always with more than one replica (two replicas
+reconciling at once would fight over every assignment). */}}
+{{- define "realtime-operator.leaderElect" -}}
+{{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) }}true{{ else }}false{{ end }}
 {{- end }}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# e2e-real-run.sh TEST_BINARY [go test flags]: hack/real-cluster.sh up, run the compiled
+# test/e2e-real binary inside the cluster's netns with .e2e-real/env, then down — also when the
+# test fails or is interrupted. Exit status: the test's, or down's if the test passed and down
+# left something behind.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OUT="${E2E_REAL_DIR:-$ROOT/.e2e-real}"
+bin=$1; shift
+flags=()
+for f in "$@"; do flags+=("-test.${f#-}"); done
+down() { "$ROOT/hack/real-cluster.sh" down || return 1; }
+t0=$SECONDS
+if [[ -f $OUT/state ]]; then echo "e2e-real: a cluster is already up ($OUT/state); 'make real-cluster-down' first" >&2; exit 1; fi
+trap 'down; exit 130' INT TERM
+"$ROOT/hack/real-cluster.sh" up || { rc=$?; [[ -f $OUT/state ]] && down; exit $rc; }
+t_up=$((SECONDS - t0))
+rc=0
+# shellcheck disable=SC1091
+( source "$OUT/env"; cd "$ROOT/test/e2e-real" && exec nsenter --net="$E2E_NETNS" -- "$bin" "${flags[@]}" ) || rc=$?
+t_test=$((SECONDS - t0 - t_up))
+down || { ((rc == 0)) && rc=1; }
+echo "e2e-real: up ${t_up}s, test ${t_test}s, down $((SECONDS - t0 - t_up - t_test))s, exit $rc" >&2
+exit $rc

@@ -1,0 +1,39 @@
+# Real-cluster e2e (test/e2e-real): the product installed the way a platform team installs it
+# (helm install + the README's quick start) on a real cluster on this machine: control plane,
+# kube-proxy, CoreDNS, 2 regions x 2 real kubelets, Postgres (hack/real-cluster.sh). Needs root.
+# Included by the top-level Makefile.
+
+REAL_CLUSTER_BINS ?= $(HOME)/.cache/real-cluster-bins/$(K8S_VERSION)
+E2E_REAL_DIR      ?= $(CURDIR)/.e2e-real
+E2E_REAL_APT      := containerd runc containernetworking-plugins iptables util-linux iproute2 openssl ca-certificates
+E2E_REAL_FLAGS    ?= -count=1 -v -timeout 25m
+
+##@ e2e on a real cluster (root)
+
+.PHONY: e2e-real-apt
+e2e-real-apt: ## Install containerd, runc, CNI plugins and iptables with apt (only what is missing).
+	@missing=""; for p in $(E2E_REAL_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+.PHONY: test-bins-real
+test-bins-real: ## Build kubelet, kube-proxy, CoreDNS and helm from Go modules (cached, flock'ed).
+	hack/real-cluster-bins.sh $(REAL_CLUSTER_BINS)
+
+.PHONY: e2e-real-deps
+e2e-real-deps: e2e-real-apt pg-install test-bins-envtest test-bins-e2e test-bins-real images conformance-deps ## Everything hack/real-cluster.sh up and test/e2e-real need.
+
+.PHONY: real-cluster-up
+real-cluster-up: e2e-real-deps ## Start the real cluster with the product installed; writes .e2e-real/env.
+	E2E_REAL_DIR=$(E2E_REAL_DIR) RBIN=$(REAL_CLUSTER_BINS) BIN=$(K8S_TEST_BINS) hack/real-cluster.sh up
+
+.PHONY: real-cluster-down
+real-cluster-down: ## Stop the real cluster and remove everything it created.
+	E2E_REAL_DIR=$(E2E_REAL_DIR) hack/real-cluster.sh down
+
+# The test binary is compiled outside the netns (the module proxy is not reachable inside), then
+# run inside it; the cluster is torn down whether the test passed or not.
+.PHONY: e2e-real
+e2e-real: e2e-real-deps ## Run test/e2e-real on a fresh real cluster (up, test, down).
+	$(GO) test -c -tags e2ereal -o $(LOCALBIN)/e2e-real.test ./test/e2e-real/
+	@E2E_REAL_DIR=$(E2E_REAL_DIR) hack/e2e-real-run.sh $(LOCALBIN)/e2e-real.test $(E2E_REAL_FLAGS)

@@ -1,0 +1,259 @@
+//go:build e2ereal
+
+package e2ereal
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
+)
+
+// A drill disrupts the WAL owner of tenant eu-app while rows are committed every 50 ms, with a
+// Postgres Changes subscriber and a presence client on every node pod plus one through the
+// Service. It asserts zero lost rows: every row committed while a subscriber was subscribed (from
+// its SUBSCRIBED to its socket's close, minus 1 s of frames in flight on a killed socket) reached
+// it. It reports the longest gap in deliveries (time until changes flow again) and the time until
+// presence converges on the clients still connected.
+type drill struct {
+	name   string
+	act    func(t *testing.T, e env, c client.Client, owner corev1.Pod)
+	settle func(t *testing.T, e env, c client.Client, owner corev1.Pod)
+	wait   time.Duration // how long to keep inserting after act
+	moves  bool          // the owner must move to another pod (it may come back later: names are stable)
+}
+
+func testDrills(t *testing.T, e env, c client.Client) {
+	drills := []drill{
+		{name: "delete-owner-pod", wait: 20 * time.Second, moves: true, act: func(t *testing.T, e env, c client.Client, p corev1.Pod) {
+			if err := c.Delete(context.Background(), &p); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "drain-owner-node", wait: 20 * time.Second, moves: true, act: func(t *testing.T, e env, c client.Client, p corev1.Pod) {
+			kubectl(t, e, "drain", p.Spec.NodeName, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s")
+		}, settle: func(t *testing.T, e env, c client.Client, p corev1.Pod) {
+			kubectl(t, e, "uncordon", p.Spec.NodeName)
+		}},
+		{name: "rolling-update", wait: 0, act: rollingUpdate},
+		{name: "stop-owner-kubelet", wait: 75 * time.Second, act: func(t *testing.T, e env, c client.Client, p corev1.Pod) {
+			signalKubelet(t, p.Spec.NodeName, syscall.SIGSTOP)
+		}, settle: func(t *testing.T, e env, c client.Client, p corev1.Pod) {
+			signalKubelet(t, p.Spec.NodeName, syscall.SIGCONT)
+		}},
+	}
+	te := e.tenants[0]
+	conn := db(t, te.dbURL)
+	setupRowsTable(t, conn)
+	for _, d := range drills {
+		t.Run(d.name, func(t *testing.T) {
+			pods := allReady(t, c, 4, 3*time.Minute)
+			ownerName := owner(t, c, te.name)
+			var own corev1.Pod
+			for _, p := range pods {
+				if p.Name == ownerName {
+					own = p
+				}
+			}
+			if own.Name == "" {
+				t.Fatalf("owner %q of %s is not a Ready pod", ownerName, te.name)
+			}
+			a := startAgent(t)
+			topic, ptopic := "drill-"+d.name, "drill-presence-"+d.name
+			var ids []string
+			for _, p := range pods {
+				ids = append(ids, p.Name)
+				a.client(p.Name, podURL(p), te.host, te.token())
+			}
+			ids = append(ids, "svc")
+			a.client("svc", e.url, te.host, te.token())
+			for _, id := range ids {
+				a.subscribe("changes", id, topic, map[string]any{"table": "e2e_rows"})
+				a.subscribe("presence", id, ptopic, map[string]any{"key": id})
+			}
+			in := startInserter(t, conn, 50*time.Millisecond)
+			time.Sleep(2 * time.Second)
+			t0 := time.Now()
+			d.act(t, e, c, own)
+			tAct := time.Since(t0)
+			newOwner := ""
+			if d.moves {
+				eventually(t, "owner moved", 90*time.Second, func() error {
+					if newOwner = owner(t, c, te.name); newOwner == ownerName || newOwner == "" {
+						return fmt.Errorf("owner still %q", newOwner)
+					}
+					return nil
+				})
+			}
+			time.Sleep(d.wait)
+			rows := in.finish()
+			time.Sleep(3 * time.Second) // deliveries in flight
+			if d.settle != nil {
+				d.settle(t, e, c, own)
+			}
+			report(t, d.name, a, topic, ptopic, ids, rows, t0, tAct, ownerName, owner(t, c, te.name))
+			allReady(t, c, 4, 3*time.Minute)
+		})
+	}
+}
+
+// report checks zero lost rows per subscriber and logs the drill's timings.
+func report(t *testing.T, name string, a *agent, topic, ptopic string, ids []string, rows []committed,
+	t0 time.Time, tAct time.Duration, from, to string) {
+	events := a.snapshot()
+	got := a.rows(topic)
+	var all []time.Time
+	lost, checked := 0, 0
+	for _, id := range ids {
+		// The subscriber's windows: SUBSCRIBED .. next transport close (or the end).
+		type window struct{ from, to time.Time }
+		var ws []window
+		for _, ev := range events {
+			switch {
+			case ev.ID == id && ev.Ev == "status" && ev.Topic == topic && ev.Status == "SUBSCRIBED":
+				ws = append(ws, window{from: ev.at(), to: time.Now().Add(time.Hour)})
+			case ev.ID == id && ev.Ev == "transport" && ev.What == "close" && len(ws) > 0:
+				ws[len(ws)-1].to = ev.at().Add(-time.Second)
+			}
+		}
+		var missing []int64
+		n := 0
+		for _, r := range rows {
+			for _, w := range ws {
+				if r.at.After(w.from) && r.at.Before(w.to) {
+					n++
+					if _, ok := got[id][r.id]; !ok {
+						missing = append(missing, r.id)
+					}
+					break
+				}
+			}
+		}
+		for _, at := range got[id] {
+			all = append(all, at)
+		}
+		lost += len(missing)
+		checked += n
+		t.Logf("%s: subscriber %s: %d rows committed while subscribed, %d delivered of them, %d windows",
+			name, id, n, n-len(missing), len(ws))
+		if len(missing) > 0 {
+			t.Errorf("%s: subscriber %s lost %d committed rows: %v", name, id, len(missing), missing)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Before(all[j]) })
+	var gap time.Duration
+	for i := 1; i < len(all); i++ {
+		if all[i].After(t0.Add(-time.Second)) && all[i].Sub(all[i-1]) > gap {
+			gap = all[i].Sub(all[i-1])
+		}
+	}
+	conv := presenceConverged(events, ptopic, ids, t0)
+	t.Logf("DRILL %s: owner %s -> %s; action took %s; %d rows inserted, %d (row, subscriber) checks, %d lost; "+
+		"longest delivery gap %s; presence converged %s after the action",
+		name, from, to, tAct.Round(time.Millisecond), len(rows), checked, lost, gap.Round(time.Millisecond), conv)
+}
+
+// presenceConverged: when every client whose socket is still open last saw exactly the set of
+// those clients' keys (a dead pod's presences removed, reconnected ones back).
+func presenceConverged(events []event, topic string, ids []string, t0 time.Time) string {
+	open := map[string]bool{}
+	for _, id := range ids {
+		open[id] = true
+	}
+	for _, ev := range events {
+		if ev.Ev == "transport" && ev.What != "error" {
+			open[ev.ID] = ev.What == "open"
+		}
+	}
+	var want []string
+	for _, id := range ids {
+		if open[id] {
+			want = append(want, id)
+		}
+	}
+	sort.Strings(want)
+	wantS := strings.Join(want, ",")
+	last := map[string]string{}
+	var at time.Time
+	for _, ev := range events {
+		if ev.Ev != "presence" || ev.Topic != topic || !open[ev.ID] {
+			continue
+		}
+		last[ev.ID] = strings.Join(ev.Keys, ",")
+		ok := true
+		for _, id := range want {
+			ok = ok && last[id] == wantS
+		}
+		if ok && at.IsZero() && ev.at().After(t0) {
+			at = ev.at()
+		} else if !ok {
+			at = time.Time{}
+		}
+	}
+	if at.IsZero() {
+		return "never (or no change was needed)"
+	}
+	return at.Sub(t0).Round(time.Millisecond).String()
+}
+
+// rollingUpdate changes a pod-template annotation, as a node image update would, and waits until
+// every pod runs the new template.
+func rollingUpdate(t *testing.T, e env, c client.Client, _ corev1.Pod) {
+	var rc realtimev1.RealtimeCluster
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: clusterName}, &rc); err != nil {
+		t.Fatal(err)
+	}
+	stamp := strconv.FormatInt(time.Now().Unix(), 10)
+	patch := client.MergeFrom(rc.DeepCopy())
+	if rc.Spec.PodTemplate.Annotations == nil {
+		rc.Spec.PodTemplate.Annotations = map[string]string{}
+	}
+	rc.Spec.PodTemplate.Annotations["e2e.realtimeops.io/rollout"] = stamp
+	if err := c.Patch(context.Background(), &rc, patch); err != nil {
+		t.Fatal(err)
+	}
+	took := eventually(t, "rollout of 4 pods", 5*time.Minute, func() error {
+		pods := nodePods(t, c)
+		n := 0
+		for _, p := range pods {
+			if p.Annotations["e2e.realtimeops.io/rollout"] == stamp && podReady(p) {
+				n++
+			}
+		}
+		if n != 4 {
+			return fmt.Errorf("%d of 4 pods updated and Ready", n)
+		}
+		return nil
+	})
+	t.Logf("rolling update of 4 pods done in %s", took.Round(time.Millisecond))
+}
+
+// signalKubelet stops or continues the kubelet of a node (PIDs recorded by hack/real-cluster.sh).
+func signalKubelet(t *testing.T, node string, sig syscall.Signal) {
+	n := map[string]string{"node-eu-west-1": "n1", "node-eu-west-2": "n2", "node-us-east-1": "n3", "node-us-east-2": "n4"}[node]
+	b, err := os.ReadFile(os.Getenv("E2E_WORKDIR") + "/pids")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "kubelet-"+n {
+			pid, _ := strconv.Atoi(f[1])
+			if err := syscall.Kill(pid, sig); err != nil {
+				t.Fatalf("signal kubelet %s: %v", node, err)
+			}
+			t.Logf("kubelet of %s (pid %d): %v", node, pid, sig)
+			return
+		}
+	}
+	t.Fatalf("no kubelet recorded for %s", node)
+}
