@@ -51,7 +51,7 @@ func (w *worker) checkRLS(ctx context.Context, todo []*pending) (map[rlsVerdictK
 		return verdicts, nil
 	}
 	start := time.Now()
-	xids := rlsXids(targets)
+	xids := rlsXids(todo)
 	var err error
 	for {
 		var snap pgSnapshot
@@ -141,21 +141,28 @@ func rlsTargets(todo []*pending) []*rlsTarget {
 	return targets
 }
 
-// rlsXids lists the distinct transactions whose rows the targets check.
-func rlsXids(targets []*rlsTarget) []uint32 {
-	seen := map[uint32]bool{}
+// rlsXids lists the transactions of the changes that need an RLS check, once each: todo is in
+// stream order, so a transaction's changes are adjacent.
+func rlsXids(todo []*pending) []uint32 {
 	var xids []uint32
-	for _, tg := range targets {
-		for _, g := range tg.groups {
-			for _, p := range g.rows {
-				if x := p.commit.xid; !seen[x] {
-					seen[x] = true
-					xids = append(xids, x)
-				}
-			}
+	var last *txn
+	for _, p := range todo {
+		if p.commit == last || !p.needsRLS() {
+			continue
 		}
+		last = p.commit
+		xids = append(xids, p.commit.xid)
 	}
 	return xids
+}
+
+func (p *pending) needsRLS() bool {
+	for i := range p.matches {
+		if p.matches[i].rls {
+			return true
+		}
+	}
+	return false
 }
 
 // runRLS runs the targets' checks in one REPEATABLE READ transaction and returns its snapshot,
