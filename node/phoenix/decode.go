@@ -182,3 +182,21 @@ func refString(b []byte) json.RawMessage {
 	}
 	return AppendString(nil, string(b))
 }
+
+// DecodeUserBroadcast decodes a server kind-4 frame (the inverse of EncodeUserBroadcast), for
+// transports that carry text only (long poll).
+func DecodeUserBroadcast(data []byte) (topic string, u *UserBroadcast, err error) {
+	if len(data) < 5 || data[0] != 4 {
+		return "", nil, ErrUnknownKind
+	}
+	tl, el, ml, enc := int(data[1]), int(data[2]), int(data[3]), data[4]
+	if enc != EncodingJSON && enc != EncodingBinary {
+		return "", nil, ErrBadEncoding
+	}
+	body := data[5:]
+	if len(body) < tl+el+ml {
+		return "", nil, ErrShortBinary
+	}
+	return string(body[:tl]), &UserBroadcast{Event: string(body[tl : tl+el]), Encoding: enc,
+		Meta: body[tl+el : tl+el+ml], Payload: body[tl+el+ml:]}, nil
+}

@@ -1,6 +1,7 @@
 package phoenix
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 )
@@ -42,6 +43,25 @@ func FuzzDecodeBinary(f *testing.F) {
 		}
 		if _, err := EncodeUserBroadcast(m.Topic, m.User); err != nil {
 			t.Fatalf("decoded kind 3 does not re-encode as kind 4: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeUserBroadcast(f *testing.F) {
+	seed, _ := EncodeUserBroadcast("realtime:room1", &UserBroadcast{Event: "ev", Encoding: EncodingJSON, Meta: []byte(`{"id":"1"}`), Payload: []byte(`{"a":1}`)})
+	f.Add(seed)
+	f.Add([]byte{4, 1, 1, 0, 0, 't', 'e', 0xff})
+	f.Add([]byte{4, 9, 9, 9, 1})
+	f.Add([]byte{4, 0, 0, 0, 7})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		topic, u, err := DecodeUserBroadcast(data)
+		if err != nil {
+			return
+		}
+		// Whatever decodes re-encodes to the same bytes.
+		out, err := EncodeUserBroadcast(topic, u)
+		if err != nil || !bytes.Equal(out, data) {
+			t.Fatalf("re-encode %q -> %q (%v)", data, out, err)
 		}
 	})
 }

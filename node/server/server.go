@@ -48,6 +48,7 @@ type Server struct {
 	tenants  tenant.Registry
 	keys     *keyCache
 	hub      *hub
+	polls    *pollSessions
 	draining atomic.Bool
 	log      *slog.Logger
 	mux      *http.ServeMux
@@ -61,7 +62,7 @@ type Server struct {
 // New builds the server. deps.ShuttingDown is wired to the server's drain state.
 func New(deps *channel.Deps, opts Options) *Server {
 	socketEnvDefaults(&opts.Socket)
-	s := &Server{opts: opts, deps: deps, tenants: deps.Tenants, keys: newKeyCache(), hub: newHub(), log: opts.Log}
+	s := &Server{opts: opts, deps: deps, tenants: deps.Tenants, keys: newKeyCache(), hub: newHub(), polls: newPollSessions(), log: opts.Log}
 	s.sockCtx, s.stopSockets = context.WithCancel(context.Background())
 	deps.ShuttingDown = s.draining.Load
 	s.mux = s.routes()
@@ -74,6 +75,8 @@ func (s *Server) routes() *http.ServeMux {
 	for _, prefix := range []string{"", "/realtime/v1"} {
 		mux.HandleFunc("GET "+prefix+"/socket/websocket", s.handleSocket)
 		mux.HandleFunc("GET "+prefix+"/websocket", s.handleSocket)
+		mux.HandleFunc(prefix+"/socket/longpoll", s.handleLongPoll)
+		mux.HandleFunc(prefix+"/longpoll", s.handleLongPoll)
 		mux.HandleFunc("POST "+prefix+"/api/broadcast", s.cors(s.handleBatchBroadcast))
 		mux.HandleFunc("POST "+prefix+"/api/broadcast/{topic}/events/{event}", s.cors(s.handleSingleBroadcast))
 		mux.HandleFunc("OPTIONS "+prefix+"/api/", s.cors(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))

@@ -15,8 +15,14 @@ import (
 
 // The methods below implement channel.Conn.
 
-func (s *Socket) Version() phoenix.Version   { return s.vsn }
-func (s *Socket) Send(f pubsub.Frame)        { s.q.push(f) }
+func (s *Socket) Version() phoenix.Version { return s.vsn }
+func (s *Socket) Send(f pubsub.Frame) {
+	if s.lp != nil {
+		s.lp.push(s, f)
+		return
+	}
+	s.q.push(f)
+}
 func (s *Socket) Tenant() *tenant.Tenant     { return s.tenant }
 func (s *Socket) KeySet() *auth.KeySet       { return s.keys }
 func (s *Socket) TenantToken() string        { return s.token }

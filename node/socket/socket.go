@@ -61,6 +61,8 @@ type Socket struct {
 	closed   bool
 
 	q outQueue
+	// lp is set instead of ws for a long-poll session (longpoll.go).
+	lp *pollBuffer
 }
 
 var socketIDs atomic.Uint64
@@ -262,11 +264,19 @@ func (s *Socket) cleanup() {
 	for _, ch := range chans {
 		ch.Drop()
 	}
+	if s.lp != nil {
+		s.lp.end()
+		return
+	}
 	s.ws.CloseNow()
 }
 
 // Close closes the connection with code; the read loop then cleans up.
 func (s *Socket) Close(code websocket.StatusCode, reason string) {
+	if s.lp != nil {
+		s.lp.end() // the session's owner goroutine cleans up; the next poll answers 410
+		return
+	}
 	go func() {
 		// Let queued frames (error replies, system messages) reach the client first.
 		s.q.waitDrained(time.Second)

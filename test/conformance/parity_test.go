@@ -54,3 +54,14 @@ func TestParityDatabaseJS(t *testing.T) {
 		t.Run(file, func(t *testing.T) { RunJS(t, file, env, 3*time.Minute) })
 	}
 }
+
+// TestLongPollJS runs js/longpoll.test.mjs: the Phoenix LongPoll transport with real
+// Phoenix-protocol clients (@supabase/phoenix's LongPoll, plain and under realtime-js).
+func TestLongPollJS(t *testing.T) {
+	tenants, err := WriteTenants(t.TempDir(), suiteTenants())
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := StartNode(t, NodeOptions{TenantsFile: tenants, DefaultTenant: "realtime-dev", LogLevel: os.Getenv("RT_NODE_LOG_LEVEL")})
+	RunJS(t, "longpoll.test.mjs", suiteEnv(node, tenants), 3*time.Minute)
+}

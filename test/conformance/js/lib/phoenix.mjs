@@ -1,7 +1,11 @@
 // A plain Phoenix-protocol client: the `Socket` of @supabase/phoenix (pinned in package.json),
 // the Phoenix JS client realtime-js is built on, used directly for what realtime-js cannot send:
 // config-less (legacy) joins and the LongPoll transport. Frames are recorded like realtime-js's.
-import { Socket, LongPoll } from '@supabase/phoenix'
+import { createRequire } from 'node:module'
+// The CommonJS build, the module instance realtime-js itself loads: realtime-js's Socket tells the
+// LongPoll transport apart by identity, so realtime-js can be given this LongPoll too.
+const { Socket, LongPoll } = createRequire(import.meta.url)('@supabase/phoenix')
+export { LongPoll }
 import { recordingTransport } from './transport.mjs'
 import { env } from './env.mjs'
 
