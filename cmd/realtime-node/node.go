@@ -84,6 +84,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		Gatherer:       reg,
 		Log:            log,
 		Status:         statusFunc(cdc, cl),
+		Inspector:      inspectorOptions(cfg, log),
 		Socket: socket.Options{
 			MaxFrameBytes: 5_000_000, IdleTimeout: 60 * time.Second, QueueFrames: 4096, QueueBytes: 16 << 20,
 			WriteTimeout: 10 * time.Second, ErrorBackoff: deps.ErrorBackoff, Metrics: socket.NewMetrics(reg), Log: log,
