@@ -39,19 +39,22 @@ type Options struct {
 	MetricsKeys *auth.KeySet
 	// Inspector, when set, serves the inspector page on the client port (inspector.go).
 	Inspector *InspectorOptions
+	// TenantAPI configures GET /api/tenants/:id[/health] (tenantapi.go); nil: from the environment.
+	TenantAPI *TenantAPIOptions
 }
 
 // Server serves one node.
 type Server struct {
-	opts     Options
-	deps     *channel.Deps
-	tenants  tenant.Registry
-	keys     *keyCache
-	hub      *hub
-	polls    *pollSessions
-	draining atomic.Bool
-	log      *slog.Logger
-	mux      *http.ServeMux
+	opts      Options
+	deps      *channel.Deps
+	tenants   tenant.Registry
+	keys      *keyCache
+	hub       *hub
+	polls     *pollSessions
+	tenantAPI *tenantAPI
+	draining  atomic.Bool
+	log       *slog.Logger
+	mux       *http.ServeMux
 
 	// sockCtx ends every socket's goroutine when the server stops; sockets counts them.
 	sockCtx     context.Context
@@ -62,7 +65,7 @@ type Server struct {
 // New builds the server. deps.ShuttingDown is wired to the server's drain state.
 func New(deps *channel.Deps, opts Options) *Server {
 	socketEnvDefaults(&opts.Socket)
-	s := &Server{opts: opts, deps: deps, tenants: deps.Tenants, keys: newKeyCache(), hub: newHub(), polls: newPollSessions(), log: opts.Log}
+	s := &Server{opts: opts, deps: deps, tenants: deps.Tenants, keys: newKeyCache(), hub: newHub(), polls: newPollSessions(), tenantAPI: newTenantAPI(opts.TenantAPI), log: opts.Log}
 	s.sockCtx, s.stopSockets = context.WithCancel(context.Background())
 	deps.ShuttingDown = s.draining.Load
 	s.mux = s.routes()
@@ -88,6 +91,7 @@ func (s *Server) routes() *http.ServeMux {
 	// /metrics and /status are on the admin listener only (admin.go): they name tenants, slots
 	// and LSNs, and the client port is the one exposed to the internet. Here they answer 404.
 	s.mountInspector(mux)
+	s.mountTenantAPI(mux)
 	return mux
 }
 

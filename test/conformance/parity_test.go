@@ -1,6 +1,9 @@
 package conformance
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"testing"
@@ -46,9 +49,13 @@ func TestParityDatabaseJS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node := StartNode(t, NodeOptions{TenantsFile: tenants, DefaultTenant: "realtime-dev", LogLevel: os.Getenv("RT_NODE_LOG_LEVEL")})
+	// API_JWT_SECRET = the tenant's secret, as in the self-hosted Supabase stack, whose healthcheck
+	// calls the tenant health endpoint with the anon key.
+	node := StartNode(t, NodeOptions{TenantsFile: tenants, DefaultTenant: "realtime-dev", LogLevel: os.Getenv("RT_NODE_LOG_LEVEL"),
+		Env: []string{"API_JWT_SECRET=" + defaultSecret}})
 	node.WaitStreaming(t, "realtime-dev", 30*time.Second)
 	ExecSQL(t, db.DSN("postgres"), parityFixtures)
+	t.Run("tenant health", func(t *testing.T) { checkTenantHealth(t, node) })
 	env := append(suiteEnv(node, tenants), "RT_DB_URL="+db.DSN("postgres"), "RT_HOST_NODB=no-db.localhost:"+node.Addr[len("127.0.0.1:"):])
 	for _, file := range []string{"parity_db.test.mjs", "legacy.test.mjs"} {
 		t.Run(file, func(t *testing.T) { RunJS(t, file, env, 3*time.Minute) })
@@ -64,4 +71,49 @@ func TestLongPollJS(t *testing.T) {
 	}
 	node := StartNode(t, NodeOptions{TenantsFile: tenants, DefaultTenant: "realtime-dev", LogLevel: os.Getenv("RT_NODE_LOG_LEVEL")})
 	RunJS(t, "longpoll.test.mjs", suiteEnv(node, tenants), 3*time.Minute)
+}
+
+// checkTenantHealth calls GET /api/tenants/realtime-dev/health as the self-hosted stack's
+// healthcheck does (HEAD, then GET for the body): upstream's TenantController.health/2 shape.
+func checkTenantHealth(t *testing.T, node *Node) {
+	anon := MustSign([]byte(defaultSecret), Claims(time.Hour))
+	for _, method := range []string{http.MethodHead, http.MethodGet} {
+		req, _ := http.NewRequest(method, node.HTTPURL+"/api/tenants/realtime-dev/health", nil)
+		req.Header.Set("Authorization", "Bearer "+anon)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s health: %d %s", method, resp.StatusCode, body)
+		}
+		if method == http.MethodHead {
+			continue
+		}
+		var got struct {
+			Data map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("health body %s: %v", body, err)
+		}
+		for k, want := range map[string]any{"healthy": true, "db_connected": true, "replication_connected": true} {
+			if got.Data[k] != want {
+				t.Fatalf("health %s = %v, want %v (%s)", k, got.Data[k], want, body)
+			}
+		}
+		if _, ok := got.Data["connected_cluster"].(float64); !ok {
+			t.Fatalf("health without connected_cluster: %s", body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, node.HTTPURL+"/api/tenants/realtime-dev", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("tenant without a token: %d", resp.StatusCode)
+	}
 }
