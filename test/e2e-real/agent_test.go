@@ -29,6 +29,7 @@ type event struct {
 	Event   string          `json:"event"`
 	Payload json.RawMessage `json:"payload"`
 	Keys    []string        `json:"keys"`
+	Message string          `json:"message"`
 	T       int64           `json:"t"` // unix ms, the agent's clock (the same machine's)
 }
 
@@ -166,6 +167,19 @@ func (a *agent) subscribe(op, id, topic string, extra map[string]any) {
 	}
 	a.send(cmd)
 	a.subscribed(id, topic, m)
+	if op == "changes" {
+		e := a.waitFor(id+": Subscribed to PostgreSQL on "+topic, m, 30*time.Second, func(e event) bool {
+			return e.Ev == "system" && e.ID == id && e.Topic == topic
+		})
+		if !isChangesReady(e) {
+			a.t.Fatalf("%s on %s: system message %s %q", id, topic, e.Status, e.Message)
+		}
+	}
+}
+
+// isChangesReady: the system message that says the subscriber gets every later commit.
+func isChangesReady(e event) bool {
+	return e.Ev == "system" && e.Status == "ok" && strings.Contains(e.Message, "Subscribed to PostgreSQL")
 }
 
 // rows returns, per client id, the row ids delivered on topic with the time of delivery.

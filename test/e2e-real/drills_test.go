@@ -22,7 +22,7 @@ import (
 // A drill disrupts the WAL owner of tenant eu-app while rows are committed every 50 ms, with a
 // Postgres Changes subscriber and a presence client on every node pod plus one through the
 // Service. It asserts zero lost rows: every row committed while a subscriber was subscribed (from
-// its SUBSCRIBED to its socket's close, minus 1 s of frames in flight on a killed socket) reached
+// its "Subscribed to PostgreSQL" to its socket's close, minus 1 s of frames in flight on a killed socket) reached
 // it. It reports the longest gap in deliveries (time until changes flow again) and the time until
 // presence converges on the clients still connected.
 type drill struct {
@@ -115,15 +115,20 @@ func report(t *testing.T, name string, a *agent, topic, ptopic string, ids []str
 	var all []time.Time
 	lost, checked := 0, 0
 	for _, id := range ids {
-		// The subscriber's windows: SUBSCRIBED .. next transport close (or the end).
-		type window struct{ from, to time.Time }
+		// The subscriber's windows: "Subscribed to PostgreSQL" .. next transport close (or the end).
+		// Failed reconnects (a deleted pod's old IP) close again and again: only the first close
+		// after a subscription ends its window.
+		type window struct {
+			from, to time.Time
+			closed   bool
+		}
 		var ws []window
 		for _, ev := range events {
 			switch {
-			case ev.ID == id && ev.Ev == "status" && ev.Topic == topic && ev.Status == "SUBSCRIBED":
+			case ev.ID == id && ev.Topic == topic && isChangesReady(ev):
 				ws = append(ws, window{from: ev.at(), to: time.Now().Add(time.Hour)})
-			case ev.ID == id && ev.Ev == "transport" && ev.What == "close" && len(ws) > 0:
-				ws[len(ws)-1].to = ev.at().Add(-time.Second)
+			case ev.ID == id && ev.Ev == "transport" && ev.What == "close" && len(ws) > 0 && !ws[len(ws)-1].closed:
+				ws[len(ws)-1].to, ws[len(ws)-1].closed = ev.at().Add(-time.Second), true
 			}
 		}
 		var missing []int64

@@ -170,12 +170,17 @@ func testPostgresChanges(t *testing.T, e env, c client.Client) {
 			a.subscribe("changes", id, topic, map[string]any{"table": "e2e_rows"})
 		}
 		ids := insertRows(t, conn, 20, 0)
+		t.Logf("%s: inserted rows %d..%d", te.name, ids[0], ids[len(ids)-1])
 		eventually(t, te.name+": 20 rows on every subscriber", 30*time.Second, func() error {
 			got := a.rows(topic)
+			var bad []string
 			for _, id := range subs {
 				if missing := missingRows(ids, got[id]); len(missing) > 0 {
-					return fmt.Errorf("%s misses %d rows", id, len(missing))
+					bad = append(bad, fmt.Sprintf("%s misses %d rows %v", id, len(missing), missing))
 				}
+			}
+			if len(bad) > 0 {
+				return fmt.Errorf("%s", strings.Join(bad, "; "))
 			}
 			return nil
 		})

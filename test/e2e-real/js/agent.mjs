@@ -7,7 +7,7 @@
 // Commands: {op: client, id, url, host, token} | {op: changes, id, topic, table}
 //           {op: broadcast, id, topic} | {op: send, id, topic, event, payload}
 //           {op: presence, id, topic, key} | {op: close, id}
-// Events:   {ev: status|change|broadcast|presence|transport|error, id, topic, ...}
+// Events:   {ev: status|system|change|broadcast|presence|transport|error, id, topic, ...}
 import { createRequire } from 'node:module'
 import { createInterface } from 'node:readline'
 
@@ -44,9 +44,13 @@ const ops = {
   client({ id, url, host, token }) {
     clients.set(id, new RealtimeClient(url, { params: { apikey: token }, transport: transport(id, host), heartbeatIntervalMs: 5000 }))
   },
+  // The join reply comes first; "Subscribed to PostgreSQL" (a system message) says the stream
+  // delivers the next commit, so the tests count rows from that event on (as upstream documents).
   changes({ id, topic, table }) {
     channel(id, topic, {}, (ch) =>
-      ch.on('postgres_changes', { event: 'INSERT', schema: 'public', table }, (p) => emit({ ev: 'change', id, topic, row: p.new.id }))
+      ch
+        .on('postgres_changes', { event: 'INSERT', schema: 'public', table }, (p) => emit({ ev: 'change', id, topic, row: p.new.id }))
+        .on('system', {}, (m) => emit({ ev: 'system', id, topic, status: m.status, message: m.message, extension: m.extension }))
     )
   },
   broadcast({ id, topic }) {
