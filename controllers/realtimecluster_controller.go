@@ -8,6 +8,7 @@ import (
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -64,6 +65,8 @@ func (r *RealtimeClusterReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		{"node RBAC", r.reconcileNodeRBAC},
 		// The StatefulSets name the headless Service as their serviceName (pod DNS).
 		{"services", r.reconcileServices},
+		// Before the pods: who may reach the client, inter-node and admin ports.
+		{"network policy", r.reconcileNetworkPolicy},
 		// One StatefulSet + PDB per region, pinned to the region.
 		{"regions", func(ctx context.Context, c *realtimev1.RealtimeCluster) error {
 			return r.reconcileRegions(ctx, c, secretsHash)
@@ -140,6 +143,7 @@ func (r *RealtimeClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&rbacv1.Role{}).
 		Owns(&rbacv1.RoleBinding{}).
 		Owns(&corev1.Secret{}).
+		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToCluster)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToClusters)).
 		Named("realtimecluster").

@@ -68,6 +68,10 @@ type RealtimeClusterSpec struct {
 	// +optional
 	PodTemplate PodTemplateOverrides `json:"podTemplate,omitempty"`
 
+	// NetworkPolicy restricts who reaches the node pods.
+	// +optional
+	NetworkPolicy *NetworkPolicySpec `json:"networkPolicy,omitempty"`
+
 	// ClusterSecretRef is the shared secret nodes use to authenticate inter-node links (at least
 	// 16 bytes). When unset the operator generates one: the Secret "<name>-cluster-secret" (key
 	// "secret", 32 random bytes), owned by the RealtimeCluster; status.clusterSecretName names it.
@@ -219,6 +223,18 @@ const (
 	AntiAffinityRequired  AntiAffinityMode = "required"
 	AntiAffinityPreferred AntiAffinityMode = "preferred"
 )
+
+// NetworkPolicySpec configures the NetworkPolicy of the node pods: the client port (4000) is open
+// to all, the inter-node port (4001) only to the node pods of the same cluster, the admin port
+// (4002: /metrics, /status) only to the monitoring namespaces.
+type NetworkPolicySpec struct {
+	// Enabled creates the NetworkPolicy (named like the cluster); false deletes it.
+	Enabled bool `json:"enabled"`
+	// MonitoringNamespaceSelector selects the namespaces allowed on the admin port (default: the
+	// namespace named "monitoring").
+	// +optional
+	MonitoringNamespaceSelector *metav1.LabelSelector `json:"monitoringNamespaceSelector,omitempty"`
+}
 
 // RealtimeClusterStatus is the observed state of the cluster.
 type RealtimeClusterStatus struct {
