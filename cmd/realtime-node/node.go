@@ -63,6 +63,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	}
 	cdc := changes.NewService(pools, owner, log, reg)
 	cdc.SetBroadcastSink(dbaccess.BroadcastSink(broker, rates))
+	cdc.SetBroadcastTiming(func(t *tenant.Tenant, at time.Time) { deps.Metrics.ObserveDBBroadcast(t.ExternalID, at) })
 	deps.Changes = dbaccess.Changes{Service: cdc}
 	if cl != nil {
 		deps.Changes = dbaccess.Changes{Service: cdc, Router: cl.routeChanges(cdc, src.registry, log)}

@@ -3,6 +3,7 @@ package changes
 import (
 	"encoding/hex"
 	"strings"
+	"time"
 
 	"github.com/realtimeops/realtime/node/tenant"
 )
@@ -56,4 +57,10 @@ func (w *worker) broadcast(ch *change) {
 	}
 	(*sp)(w.t, topic.text, priv.state == 't' && parseBool(priv.text), event.text, payload, binary, id.text)
 	w.metrics.broadcasts.Inc()
+	if f := w.s.hooks.timing; f != nil {
+		// inserted_at is "timestamp" in UTC (timezone('utc', now())), printed by pgoutput as text.
+		if at, err := time.Parse("2006-01-02 15:04:05.999999", ins.text); err == nil {
+			f(w.t, at)
+		}
+	}
 }

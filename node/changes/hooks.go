@@ -2,6 +2,7 @@ package changes
 
 import (
 	"context"
+	"time"
 
 	"github.com/realtimeops/realtime/node/tenant"
 )
@@ -29,10 +30,18 @@ type RegisteredNotifier interface {
 	Registered()
 }
 
+// BroadcastTiming observes each database broadcast with its row's inserted_at (UTC), for the
+// realtime_tenants_broadcast_from_database_latency_inserted_at metric.
+type BroadcastTiming func(t *tenant.Tenant, insertedAt time.Time)
+
 type hooks struct {
 	gate    StreamGate
 	barrier Barrier
+	timing  BroadcastTiming
 }
+
+// SetBroadcastTiming installs f; call before Run.
+func (s *Service) SetBroadcastTiming(f BroadcastTiming) { s.hooks.timing = f }
 
 // SetStreamGate installs g; call before Run.
 func (s *Service) SetStreamGate(g StreamGate) { s.hooks.gate = g }

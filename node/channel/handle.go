@@ -70,7 +70,9 @@ func (c *Channel) writePermission() (broadcast, presence, ok bool) {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
 	defer cancel()
+	start := time.Now()
 	b, p, err := c.deps.Authorizer.Write(ctx, c.tenant, c.authzRequest())
+	observeSince(c.deps.Metrics.WriteAuthz, c.tenant.ExternalID, start)
 	if err != nil {
 		c.logError("RlsPolicyError", "write authorization failed", "err", err)
 		return false, false, false
@@ -119,7 +121,9 @@ func (c *Channel) handleAccessToken(payload json.RawMessage) {
 func (c *Channel) refreshReadPolicies() bool {
 	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
 	defer cancel()
+	start := time.Now()
 	b, p, err := c.deps.Authorizer.Read(ctx, c.tenant, c.authzRequest(), c.presenceOn.Load())
+	observeSince(c.deps.Metrics.ReadAuthz, c.tenant.ExternalID, start)
 	if err != nil {
 		c.Shutdown("You do not have permissions to read from this Channel topic: " + c.SubTopic)
 		return false

@@ -164,7 +164,9 @@ func (c *Channel) checkDatabase() *Rejection {
 	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
 	defer cancel()
 	presenceOn := c.cfg.PresenceEnabled || c.tenant.PresenceEnabled
+	start := time.Now()
 	b, p, err := d.Authorizer.Read(ctx, c.tenant, c.authzRequest(), presenceOn)
+	observeSince(d.Metrics.ReadAuthz, c.tenant.ExternalID, start)
 	if err != nil {
 		return &Rejection{Reason: reasonOf(err, c.SubTopic)}
 	}
@@ -213,7 +215,9 @@ func (c *Channel) prepareReplay() ([]*pubsub.Message, *Rejection) {
 	if c.deps.Replayer == nil {
 		return nil, &Rejection{Reason: ReasonReplayFailed}
 	}
+	start := time.Now()
 	msgs, err := c.deps.Replayer.Replay(c.ctx, c.tenant, c.SubTopic, c.cfg.Replay)
+	observeSince(c.deps.Metrics.Replay, c.tenant.ExternalID, start)
 	if err != nil {
 		c.logError("UnableToReplayMessages", "replay on join failed", "err", err)
 		return nil, &Rejection{Reason: reasonOf(err, c.SubTopic)}

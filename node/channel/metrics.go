@@ -1,6 +1,10 @@
 package channel
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the channel-level Prometheus series (spec 9.2 names).
 type Metrics struct {
@@ -11,6 +15,30 @@ type Metrics struct {
 	DBEvents       *prometheus.CounterVec // tenant
 	Errors         *prometheus.CounterVec // tenant, code
 	PayloadSize    *prometheus.HistogramVec
+	// Latencies in milliseconds, upstream's realtime_tenants_* distributions
+	// (lib/realtime/monitoring/prom_ex/plugins/tenant.ex).
+	ReadAuthz, WriteAuthz *prometheus.HistogramVec // tenant
+	Replay                *prometheus.HistogramVec // tenant
+	// DBBroadcastInserted: database broadcast latency from the row's inserted_at until the node
+	// has it (upstream also has ..._latency_committed_at, not measured here).
+	DBBroadcastInserted *prometheus.HistogramVec // tenant
+}
+
+// latencyBuckets (ms) cover a local query (1 ms) to a slow remote database (15 s).
+var latencyBuckets = []float64{1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 15000}
+
+func latency(name, help string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets}, []string{"tenant"})
+}
+
+// observeSince records the milliseconds since start.
+func observeSince(h *prometheus.HistogramVec, tenant string, start time.Time) {
+	h.WithLabelValues(tenant).Observe(float64(time.Since(start).Microseconds()) / 1000)
+}
+
+// ObserveDBBroadcast records a database broadcast's latency since its row's inserted_at.
+func (m *Metrics) ObserveDBBroadcast(tenant string, insertedAt time.Time) {
+	observeSince(m.DBBroadcastInserted, tenant, insertedAt)
 }
 
 // NewMetrics registers the channel metrics with reg.
@@ -25,6 +53,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		PayloadSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "realtime_tenants_payload_size", Help: "Message payload sizes in bytes.",
 			Buckets: prometheus.ExponentialBuckets(64, 4, 9)}, []string{"tenant", "message_type"}),
 	}
-	reg.MustRegister(m.Joins, m.JoinResults, m.Events, m.PresenceEvents, m.DBEvents, m.Errors, m.PayloadSize)
+	m.ReadAuthz = latency("realtime_tenants_read_authorization_check", "Latency of read authorization checks (ms).")
+	m.WriteAuthz = latency("realtime_tenants_write_authorization_check", "Latency of write authorization checks (ms).")
+	m.Replay = latency("realtime_tenants_replay", "Latency of broadcast replay (ms).")
+	m.DBBroadcastInserted = latency("realtime_tenants_broadcast_from_database_latency_inserted_at",
+		"Latency from the message's inserted_at until the node has the broadcast (ms).")
+	reg.MustRegister(m.Joins, m.JoinResults, m.Events, m.PresenceEvents, m.DBEvents, m.Errors, m.PayloadSize,
+		m.ReadAuthz, m.WriteAuthz, m.Replay, m.DBBroadcastInserted)
 	return m
 }

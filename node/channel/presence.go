@@ -126,7 +126,9 @@ func (c *Channel) authorizePresenceRead() bool {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
 	defer cancel()
+	start := time.Now()
 	b, p, err := c.deps.Authorizer.Read(ctx, c.tenant, c.authzRequest(), true)
+	observeSince(c.deps.Metrics.ReadAuthz, c.tenant.ExternalID, start)
 	if err != nil {
 		c.logError("RlsPolicyError", "presence read authorization failed", "err", err)
 		return false

@@ -160,3 +160,21 @@ func TestPrivateNonObjectReplayIgnored(t *testing.T) {
 	}
 	c.expectNone(`"old"`, 300*time.Millisecond)
 }
+
+// RLS check and replay latencies are observed per tenant (upstream prom_ex/plugins/tenant.ex:
+// realtime_tenants_read_authorization_check, _write_authorization_check, _replay).
+func TestAuthorizationAndReplayLatencyMetrics(t *testing.T) {
+	h, _ := newPrivateHarness(t)
+	c := h.dial("2.0.0")
+	tok := h.userToken("authenticated")
+	c.send(`["1","1","realtime:room1","phx_join",{"config":{"private":true,"broadcast":{"ack":true,"replay":{"since":1}}},"access_token":"` + tok + `"}]`)
+	c.expect(`phx_reply`, `"ok"`)
+	c.send(`["1","2","realtime:room1","broadcast",{"type":"broadcast","event":"e","payload":{}}]`)
+	c.expect(`"2"`, `"ok"`)
+	got := histogramCounts(h.metrics())
+	for _, name := range []string{"realtime_tenants_read_authorization_check", "realtime_tenants_write_authorization_check", "realtime_tenants_replay"} {
+		if got[name] < 1 {
+			t.Fatalf("%s observed %d times (%v)", name, got[name], got)
+		}
+	}
+}

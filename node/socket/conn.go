@@ -56,6 +56,7 @@ func (s *Socket) Joined(ch *channel.Channel) {
 	if first {
 		s.deps.Users.Add(s.tenant.ExternalID, 1)
 		s.opts.Metrics.Users.Inc()
+		s.tm.users.Inc()
 	}
 }
 
@@ -75,6 +76,7 @@ func (s *Socket) Left(ch *channel.Channel) {
 	if last {
 		s.deps.Users.Add(s.tenant.ExternalID, -1)
 		s.opts.Metrics.Users.Dec()
+		s.tm.users.Dec()
 	}
 }
 

@@ -38,6 +38,7 @@ func NewLongPoll(p Params, deps *channel.Deps, opts *Options) *Socket {
 		lp: &pollBuffer{wake: make(chan struct{}), polled: make(chan struct{}, 1), lastPoll: time.Now()},
 	}
 	s.q.s = s
+	s.tm = opts.Metrics.forTenant(p.Tenant.ExternalID)
 	s.log = withMinLevel(opts.Log, p.LogLevel, p.LogLevelSet).With("tenant", p.Tenant.ExternalID, "socket", s.id, "transport", "longpoll")
 	return s
 }
@@ -109,6 +110,7 @@ func (s *Socket) Poll(ctx context.Context, window time.Duration) (msgs [][]byte,
 // Callers serialise Dispatch per session (the read loop is sequential too).
 func (s *Socket) Dispatch(data []byte, binary bool) {
 	s.opts.Metrics.InputBytes.Add(float64(len(data)))
+	s.tm.in.Add(float64(len(data)))
 	typ := websocket.MessageText
 	if binary {
 		typ = websocket.MessageBinary
@@ -148,6 +150,7 @@ func (b *pollBuffer) push(s *Socket, f pubsub.Frame) {
 	b.msgs = append(b.msgs, data)
 	b.bytes += len(data)
 	o.Metrics.OutputBytes.Add(float64(len(data)))
+	s.tm.out.Add(float64(len(data)))
 	close(b.wake)
 	b.wake = make(chan struct{})
 }

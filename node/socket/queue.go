@@ -87,6 +87,7 @@ func (q *outQueue) writeLoop() {
 			err = ferr
 		}
 		m.OutputBytes.Add(float64(n))
+		q.s.tm.out.Add(float64(n))
 		m.WriteBatch.Observe(float64(len(batch)))
 		clear(batch)
 		q.mu.Lock()

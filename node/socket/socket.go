@@ -63,6 +63,8 @@ type Socket struct {
 	q outQueue
 	// lp is set instead of ws for a long-poll session (longpoll.go).
 	lp *pollBuffer
+	// tm are the socket's per-tenant metric series.
+	tm tenantSeries
 }
 
 var socketIDs atomic.Uint64
@@ -96,6 +98,7 @@ func Accept(w http.ResponseWriter, r *http.Request, p Params, deps *channel.Deps
 	}
 	s.log = withMinLevel(opts.Log, p.LogLevel, p.LogLevelSet).With("tenant", p.Tenant.ExternalID, "socket", s.id)
 	s.q.s = s
+	s.tm = opts.Metrics.forTenant(p.Tenant.ExternalID)
 	return s, nil
 }
 
@@ -116,6 +119,7 @@ func (s *Socket) Serve(ctx context.Context) {
 		}
 		s.idle.Reset(s.opts.IdleTimeout)
 		m.InputBytes.Add(float64(len(data)))
+		s.tm.in.Add(float64(len(data)))
 		s.handleFrame(typ, data)
 	}
 	s.cleanup()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,16 @@ func TestParityDatabaseJS(t *testing.T) {
 	for _, file := range []string{"parity_db.test.mjs", "legacy.test.mjs"} {
 		t.Run(file, func(t *testing.T) { RunJS(t, file, env, 3*time.Minute) })
 	}
+	t.Run("metrics", func(t *testing.T) {
+		ExecSQL(t, db.DSN("postgres"), `select realtime.send('{"x": 1}'::jsonb, 'ev', 'metrics-room', false)`)
+		waitMetrics(t, node, []string{
+			`realtime_tenants_broadcast_from_database_latency_inserted_at_count{tenant="realtime-dev"}`,
+			`realtime_tenants_read_authorization_check_count{tenant="realtime-dev"}`,
+			`realtime_tenants_write_authorization_check_count{tenant="realtime-dev"}`,
+			`realtime_channel_input_bytes{tenant="realtime-dev"}`,
+			`realtime_channel_output_bytes{tenant="realtime-dev"}`,
+		})
+	})
 }
 
 // TestLongPollJS runs js/longpoll.test.mjs: the Phoenix LongPoll transport with real
@@ -116,4 +127,40 @@ func checkTenantHealth(t *testing.T, node *Node) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("tenant without a token: %d", resp.StatusCode)
 	}
+}
+
+// waitMetrics polls the node's /metrics (admin listener) until every series has a value > 0.
+func waitMetrics(t *testing.T, node *Node, series []string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	missing := series
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(node.AdminURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing = missing[:0:0]
+		for _, s := range series {
+			if !positive(string(body), s) {
+				missing = append(missing, s)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("metrics without a positive value: %v", missing)
+}
+
+func positive(body, series string) bool {
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			return err == nil && v > 0
+		}
+	}
+	return false
 }
