@@ -22,7 +22,9 @@ func TestBuildNetworkPolicy(t *testing.T) {
 		}
 		return m
 	}
-	c := builderCluster(func(c *realtimev1.RealtimeCluster) { c.Spec.NetworkPolicy = &realtimev1.NetworkPolicySpec{Enabled: true} })
+	c := builderCluster(func(c *realtimev1.RealtimeCluster) {
+		c.Spec.NetworkPolicy = &realtimev1.NetworkPolicySpec{Enabled: true}
+	})
 	np := buildNetworkPolicy(c)
 	r := rules(np)
 	if len(r) != 3 || len(r[httpPortName].From) != 0 {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -48,12 +49,17 @@ func SetupWithOptions(mgr ctrl.Manager, o Options) error {
 	return nil
 }
 
-// CacheOptions restricts the informers: only node pods (those with the cluster label) are cached,
-// and with watchNamespaces (comma-separated) only those namespaces are watched.
+// CacheOptions restricts the informers: only node pods and tenant Leases (both carry the cluster
+// label; nodes label the Leases they create) are cached, so neither every pod of the cluster nor
+// every kubelet's node Lease renewal reaches the operator; with watchNamespaces (comma-separated)
+// only those namespaces are watched. Secrets cannot be narrowed by label (they are the users'):
+// they are cached in the watched namespaces only.
 func CacheOptions(watchNamespaces string) cache.Options {
 	req, _ := labels.NewRequirement(realtimev1.ClusterLabel, selection.Exists, nil)
+	ours := labels.NewSelector().Add(*req)
 	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.Pod{}: {Label: labels.NewSelector().Add(*req)},
+		&corev1.Pod{}:           {Label: ours},
+		&coordinationv1.Lease{}: {Label: ours},
 	}}
 	for _, ns := range strings.Split(watchNamespaces, ",") {
 		if ns = strings.TrimSpace(ns); ns != "" {

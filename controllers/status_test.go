@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -170,5 +171,25 @@ func TestLeaseChanged(t *testing.T) {
 		if got := leaseChanged(tt.old, tt.new); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// The operator's cache holds only node pods and tenant Leases (cluster label), not every pod and
+// kubelet node Lease of the cluster.
+func TestCacheOptionsSelectOurObjects(t *testing.T) {
+	o := CacheOptions("a, b")
+	found := map[string]bool{}
+	for obj, by := range o.ByObject {
+		kind := fmt.Sprintf("%T", obj)
+		if by.Label == nil || by.Label.String() != realtimev1.ClusterLabel {
+			t.Errorf("%s cache selector %v", kind, by.Label)
+		}
+		found[kind] = true
+	}
+	if !found["*v1.Pod"] || !found["*v1.Lease"] {
+		t.Errorf("selected kinds %v", found)
+	}
+	if len(o.DefaultNamespaces) != 2 {
+		t.Errorf("namespaces %v", o.DefaultNamespaces)
 	}
 }

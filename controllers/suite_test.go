@@ -136,6 +136,12 @@ func twoRegionCluster(ns, name string, euReplicas int32) *realtimev1.RealtimeClu
 	}
 }
 
+// nodeLeaseLabels are the labels nodes put on the tenant Leases they create
+// (node/tenant/kube: ClusterLabel); the operator caches only labelled Leases.
+func nodeLeaseLabels(cluster string) map[string]string {
+	return map[string]string{realtimev1.ClusterLabel: cluster}
+}
+
 // createClusterSecret creates the Secret twoRegionCluster references for inter-node links.
 func createClusterSecret(t *testing.T, ns string) {
 	t.Helper()

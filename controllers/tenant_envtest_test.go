@@ -275,7 +275,7 @@ func TestTenantLeaseExpiry(t *testing.T) {
 
 	renewed := metav1.NewMicroTime(time.Now())
 	lease := &coordinationv1.Lease{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tenant-leased"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tenant-leased", Labels: nodeLeaseLabels("rt")},
 		Spec: coordinationv1.LeaseSpec{
 			HolderIdentity: &owner, LeaseDurationSeconds: ptr(int32(2)), AcquireTime: &renewed, RenewTime: &renewed,
 		},

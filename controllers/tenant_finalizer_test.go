@@ -53,7 +53,7 @@ func TestTenantFinalizerDropsSlot(t *testing.T) {
 		return nil
 	})
 	// The owner node's fencing Lease (nodes create it without an owner reference).
-	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tn.LeaseName()},
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tn.LeaseName(), Labels: nodeLeaseLabels("rt")},
 		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr("rt-eu-west-0")}}
 	mustCreate(t, lease)
 	if err := testClient.Delete(ctx, tn); err != nil {

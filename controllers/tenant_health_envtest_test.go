@@ -104,7 +104,7 @@ func TestTenantHealthAgainstPostgres(t *testing.T) {
 	owner := cur.Status.Replication.Node
 
 	// The owner acquires the Lease and streams the slot: Ready.
-	mustCreate(t, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tn.LeaseName()},
+	mustCreate(t, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tn.LeaseName(), Labels: nodeLeaseLabels("rt")},
 		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr(owner), LeaseDurationSeconds: ptr(int32(600)),
 			AcquireTime: &metav1.MicroTime{Time: time.Now()}, RenewTime: &metav1.MicroTime{Time: time.Now()}}})
 	if _, err := conn.Exec(ctx, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, slot); err != nil {
