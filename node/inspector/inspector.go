@@ -41,6 +41,9 @@ type Options struct {
 	// empty, for the tenant the request's Host selects. It returns the tenant's id and the
 	// token's expiry.
 	VerifyTenant func(r *http.Request, tenantID, token string) (tenant string, exp time.Time, err error)
+	// HostTenant names the tenant the request's Host selects ("" when none), so the page knows
+	// when its own origin reaches the tenant it inspects.
+	HostTenant func(r *http.Request) string
 	// Status returns the node's /status data for the node-wide view.
 	Status func() map[string]any
 	// Node describes this node in the page header (name, region).
@@ -211,7 +214,11 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "no session"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"kind": s.Kind, "tenant": s.Tenant, "expires": s.Exp, "node": h.opts.Node})
+	host := ""
+	if h.opts.HostTenant != nil {
+		host = h.opts.HostTenant(r)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"kind": s.Kind, "tenant": s.Tenant, "hostTenant": host, "expires": s.Exp, "node": h.opts.Node})
 }
 
 // status is the node-wide view's data: admin sessions, or the admin token as a Bearer header.

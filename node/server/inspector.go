@@ -30,6 +30,12 @@ func (s *Server) mountInspector(mux *http.ServeMux) {
 	h, err := inspector.New(inspector.Options{
 		AdminToken: o.AdminToken, Node: o.Node, Log: s.log,
 		Status: s.statusData, VerifyTenant: s.verifyInspectorToken,
+		HostTenant: func(r *http.Request) string {
+			if t, ok := s.resolveTenant(r); ok {
+				return t.ExternalID
+			}
+			return ""
+		},
 	})
 	if err != nil {
 		s.log.Error("inspector not served", "err", err)

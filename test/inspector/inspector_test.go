@@ -24,6 +24,9 @@ const (
 	tenantID   = "realtime-dev"
 	jwtSecret  = "inspector-test-jwt-secret-with-32-characters"
 	adminToken = "inspector-admin-token-0123456789"
+	// otherID is a second tenant, chosen in the login form rather than by the Host.
+	otherID     = "other-app"
+	otherSecret = "inspector-test-other-tenant-secret-0123456789"
 	// wait bounds every asynchronous assertion; on 2 busy cores a change takes well under 5 s.
 	wait = 30 * time.Second
 )
@@ -45,7 +48,7 @@ func start(t *testing.T) *env {
 	db := pgtest.Start(t)
 	tenants, err := conformance.WriteTenants(t.TempDir(), []conformance.Tenant{{
 		ExternalID: tenantID, JWTSecret: jwtSecret, Database: conformance.PGDatabase(db, "postgres", true),
-	}})
+	}, {ExternalID: otherID, JWTSecret: otherSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +147,19 @@ insert into public.todos (title) values ('from-insert');`)
 	p.waitFor("tenants row counts the client", `(document.querySelector('#node-tenants tr[data-row="realtime-dev"] td[data-col="sockets"]')?.textContent) === '1' && `+
 		`(document.querySelector('#node-tenants tr[data-row="realtime-dev"] td[data-col="channels"]')?.textContent) === '1'`, wait)
 	p.screenshot(artifacts, "inspector-node.png")
+
+	// Another tenant, chosen by name in the form: the page reaches it through its own host name
+	// (other-app.localhost, which Chromium resolves to loopback) and receives its broadcasts.
+	otherToken := conformance.MustSign([]byte(otherSecret), conformance.Claims(time.Hour))
+	p.do("log out (admin)", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-token")))
+	p.do("sign in to another tenant", chromedp.SetValue(chromedp.ID("login-token"), otherToken),
+		chromedp.SetValue(chromedp.ID("login-tenant"), otherID), chromedp.Click(chromedp.ID("login-submit")))
+	p.waitFor("page ready (other tenant)", `document.body.dataset.ready === 'true'`, wait)
+	p.waitFor("endpoint of the other tenant", `document.getElementById('endpoint').value.includes('//other-app.localhost:')`, wait)
+	p.do("join on the other tenant", chromedp.SetValue(chromedp.ID("topic"), "lobby"), chromedp.Click(chromedp.ID("join")))
+	p.waitFor("joined (other tenant)", textOf("channel-state", "joined"), wait)
+	e.broadcastAs(t, otherID+".localhost", otherToken, "lobby", "hi", map[string]any{"text": "to the other tenant"})
+	p.waitFor("the other tenant's broadcast", logHas("broadcast", "to the other tenant"), wait)
 }
 
 // TestInspectorRefusals checks the HTTP side of "never open": no session, tenant sessions on the
@@ -201,13 +217,22 @@ func httpGet(t *testing.T, url string, cookie *http.Cookie) (int, string) {
 
 func restBroadcast(t *testing.T, e *env, topic, event string, payload map[string]any) {
 	t.Helper()
+	e.broadcastAs(t, "", e.token, topic, event, payload)
+}
+
+// broadcastAs posts a REST broadcast with the given Host ("" keeps the node's address) and token.
+func (e *env) broadcastAs(t *testing.T, host, token, topic, event string, payload map[string]any) {
+	t.Helper()
 	body, _ := json.Marshal(map[string]any{"messages": []any{map[string]any{"topic": topic, "event": event, "payload": payload}}})
 	req, err := http.NewRequest(http.MethodPost, e.node.HTTPURL+"/api/broadcast", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("apikey", e.token)
+	req.Header.Set("apikey", token)
+	if host != "" {
+		req.Host = host
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

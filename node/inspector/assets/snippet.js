@@ -7,11 +7,11 @@ function wsOrigin() {
 }
 
 // endpointFor returns the socket endpoint that selects tenant: nodes pick the tenant from the
-// first label of Host, so another tenant is reached through its own host name (tenant.localhost
-// on a loopback node, else the first label of this host replaced).
+// first label of Host, so a tenant other than this host's is reached through its own host name
+// (tenant.localhost on a loopback node, else the first label of this host replaced).
 function endpointFor(tenant) {
-  const mine = (ui.session && ui.session.tenant) || '';
-  if (!tenant || tenant === mine) return wsOrigin() + '/socket';
+  const here = (ui.session && ui.session.hostTenant) || '';
+  if (!tenant || tenant === here) return wsOrigin() + '/socket';
   const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
   const port = location.port ? ':' + location.port : '';
   const host = location.hostname;
