@@ -23,13 +23,17 @@ func (r *TenantReconciler) finalize(ctx context.Context, t *realtimev1.Tenant) e
 	if !controllerutil.ContainsFinalizer(t, realtimev1.TenantFinalizer) {
 		return nil
 	}
-	db := t.Status.SlotDatabase
-	if db == nil {
-		view := t.DeepCopy()
-		view.Default()
-		db = view.SlotDatabaseFor()
+	// The recorded slot database (an old one whose drop is still pending) and the spec's.
+	view := t.DeepCopy()
+	view.Default()
+	var dbs []*realtimev1.SlotDatabase
+	if db := t.Status.SlotDatabase; db != nil {
+		dbs = append(dbs, db)
 	}
-	if db != nil {
+	if db := view.SlotDatabaseFor(); db != nil && (len(dbs) == 0 || !dbs[0].SameSlot(db)) {
+		dbs = append(dbs, db)
+	}
+	for _, db := range dbs {
 		_, _ = r.dropSlotAt(ctx, t, db, "the Tenant is deleted")
 		if err := r.releaseSecretFinalizer(ctx, t, db.PasswordSecretRef.Name); err != nil {
 			return err

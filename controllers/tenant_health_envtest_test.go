@@ -273,3 +273,35 @@ func patchTenant(t *testing.T, tn *realtimev1.Tenant, mut func(*realtimev1.Tenan
 		return testClient.Update(context.Background(), cur)
 	})
 }
+
+// A tenant moved from a database that is gone to a new one keeps the old drop pending; deleting
+// it still drops the slot of the new database.
+func TestTenantDeletedWhileOldSlotDropPending(t *testing.T) {
+	ctx := context.Background()
+	pg := pgtest.Start(t)
+	conn, err := pgx.Connect(ctx, pg.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	ns := newNamespace(t)
+	createSecrets(t, ns)
+	mustCreate(t, twoRegionCluster(ns, "rt", 2))
+	tn := testTenant(ns, "moved", "rt", "eu-west") // 127.0.0.1:1: nothing listens
+	mustCreate(t, tn)
+	waitTenant(t, tn, func(tn *realtimev1.Tenant) error {
+		if tn.Status.SlotDatabase == nil || tn.Status.SlotDatabase.Port != 1 {
+			return fmt.Errorf("slot database %+v", tn.Status.SlotDatabase)
+		}
+		return nil
+	})
+	if _, err := conn.Exec(ctx, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, tn.SlotName()); err != nil {
+		t.Fatal(err)
+	}
+	patchTenant(t, tn, func(tn *realtimev1.Tenant) { tn.Spec.Database.Host, tn.Spec.Database.Port = pg.Host, int32(pg.Port) })
+	checkFor(t, 20*time.Second, func() error { return findEvent(ctx, ns, "moved", "SlotDropFailed") })
+	if err := testClient.Delete(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 30*time.Second, func() error { return slotGone(ctx, conn, tn.SlotName()) })
+}
