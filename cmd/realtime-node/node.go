@@ -37,6 +37,7 @@ type node struct {
 }
 
 func newNode(cfg config, log *slog.Logger) (*node, error) {
+	log, recentErrors := inspectorLog(cfg, log)
 	src, err := newTenantSource(cfg, log)
 	if err != nil {
 		return nil, err
@@ -85,7 +86,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		Gatherer:       reg,
 		Log:            log,
 		Status:         statusFunc(cdc, cl),
-		Inspector:      inspectorOptions(cfg, log),
+		Inspector:      inspectorOptions(cfg, log, recentErrors),
 		Socket: socket.Options{
 			MaxFrameBytes: 5_000_000, IdleTimeout: 60 * time.Second, QueueFrames: 4096, QueueBytes: 16 << 20,
 			WriteTimeout: 10 * time.Second, ErrorBackoff: deps.ErrorBackoff, Metrics: socket.NewMetrics(reg), Log: log,

@@ -46,6 +46,8 @@ type Options struct {
 	HostTenant func(r *http.Request) string
 	// Status returns the node's /status data for the node-wide view.
 	Status func() map[string]any
+	// RecentErrors, when set, lists the node's last WARN and ERROR log records in the node view.
+	RecentErrors *RecentErrors
 	// Node describes this node in the page header (name, region).
 	Node map[string]string
 	Log  *slog.Logger
@@ -236,6 +238,9 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	default:
 		out := h.opts.Status()
 		out["node"] = h.opts.Node
+		if h.opts.RecentErrors != nil {
+			out["recentErrors"] = h.opts.RecentErrors.List()
+		}
 		out["time"] = h.opts.Now().UTC().Format(time.RFC3339)
 		writeJSON(w, http.StatusOK, out)
 	}

@@ -19,6 +19,9 @@ type InspectorOptions struct {
 	AdminToken string
 	// Node names this node in the page (name, region).
 	Node map[string]string
+	// RecentErrors, when set, holds the node's last WARN/ERROR log records for the node view
+	// (wrap the node's log handler with it).
+	RecentErrors *inspector.RecentErrors
 }
 
 // mountInspector adds /inspector when Options.Inspector is set; without it the path is a 404.
@@ -28,7 +31,7 @@ func (s *Server) mountInspector(mux *http.ServeMux) {
 		return
 	}
 	h, err := inspector.New(inspector.Options{
-		AdminToken: o.AdminToken, Node: o.Node, Log: s.log,
+		AdminToken: o.AdminToken, Node: o.Node, Log: s.log, RecentErrors: o.RecentErrors,
 		Status: s.statusData, VerifyTenant: s.verifyInspectorToken,
 		HostTenant: func(r *http.Request) string {
 			if t, ok := s.resolveTenant(r); ok {

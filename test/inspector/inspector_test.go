@@ -187,6 +187,29 @@ func TestInspectorRefusals(t *testing.T) {
 		t.Errorf("page with a tenant session: %d", code)
 	}
 
+	// The admin token as a Bearer header reads the node view's data: /status plus the node's
+	// recent WARN/ERROR records.
+	req, err := http.NewRequest(http.MethodGet, e.node.HTTPURL+"/inspector/api/status", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	err = json.NewDecoder(res.Body).Decode(&st)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("admin status: %d %v", res.StatusCode, err)
+	}
+	for _, k := range []string{"replication", "tenants", "users", "recentErrors", "node"} {
+		if _, ok := st[k]; !ok {
+			t.Errorf("admin status has no %q: %v", k, st)
+		}
+	}
+
 	tenants, err := conformance.WriteTenants(t.TempDir(), []conformance.Tenant{{ExternalID: tenantID, JWTSecret: jwtSecret}})
 	if err != nil {
 		t.Fatal(err)

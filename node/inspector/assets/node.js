@@ -81,7 +81,14 @@ function recentErrors(st) {
   for (const p of asRows(st.peers)) {
     for (const k of ['lastError', 'error']) if (p[k]) out.push('peer ' + (p.name || p.Name || '?') + ': ' + p[k]);
   }
-  for (const e of st.recentErrors || []) out.push(typeof e === 'string' ? e : pretty(e));
+  for (const e of st.recentErrors || []) {
+    if (typeof e === 'string') {
+      out.push(e);
+      continue;
+    }
+    const attrs = Object.entries(e.attrs || {}).map(([k, v]) => k + '=' + v).join(' ');
+    out.push((e.time || '') + ' ' + (e.level || '') + ' ' + (e.message || '') + (attrs ? ' ' + attrs : ''));
+  }
   return out;
 }
 
