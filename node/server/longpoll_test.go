@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/node/pubsub"
 )
 
 // pollClient speaks the Phoenix LongPoll protocol with raw HTTP (phoenix/lib/phoenix/transports/
@@ -123,5 +125,25 @@ func TestLongPollRefusalsAndStaleSessions(t *testing.T) {
 	}
 	if _, r := s.do("POST", "", "", `[null,"2","phoenix","heartbeat",{}]`); r.Status != 410 {
 		t.Fatalf("post after close: %+v", r)
+	}
+}
+
+// A join handled after its long-poll session ended (a POST racing the end) does not leave a
+// channel behind: it is dropped at once.
+func TestLongPollJoinAfterSessionEnd(t *testing.T) {
+	h := newHarness(t)
+	c := h.pollClient("2.0.0")
+	ps := h.srv.polls.get(c.token)
+	ps.sock.Close(1000, "test")
+	deadline := time.Now().Add(5 * time.Second)
+	for len(h.srv.hub.all()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("session not cleaned up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ps.sock.Dispatch([]byte(`["1","1","realtime:late","phx_join",{"config":{}}]`), false)
+	if h.deps.Broker.HasSubscribers(pubsub.Topic("dev", "late", false)) || h.deps.Users.Local("dev") != 0 {
+		t.Fatal("a channel joined after the session ended is still subscribed")
 	}
 }

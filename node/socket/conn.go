@@ -52,11 +52,17 @@ func (s *Socket) Joined(ch *channel.Channel) {
 	if s.reaper != nil {
 		s.reaper.Stop()
 	}
+	closed := s.closed
 	s.mu.Unlock()
 	if first {
 		s.deps.Users.Add(s.tenant.ExternalID, 1)
 		s.opts.Metrics.Users.Inc()
 		s.tm.users.Inc()
+	}
+	if closed {
+		// The socket was cleaned up while this join ran (a long-poll POST racing the session's
+		// end): nothing would ever drop the channel, so it ends now.
+		ch.Drop()
 	}
 }
 
