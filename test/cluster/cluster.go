@@ -65,10 +65,12 @@ func (c *Cluster) Env(ctl *Control, extra ...string) []string {
 		Region string `json:"region"`
 		WS     string `json:"ws"`
 		HTTP   string `json:"http"`
+		Admin  string `json:"admin"` // /status and /metrics (--admin-addr)
 	}
 	nodes := map[string]jsNode{}
 	for id, n := range c.Nodes {
-		nodes[id] = jsNode{Name: n.Spec.Name, Region: n.Spec.Region, WS: n.WSURL(), HTTP: n.HTTPURL()}
+		nodes[id] = jsNode{Name: n.Spec.Name, Region: n.Spec.Region, WS: n.WSURL(), HTTP: n.HTTPURL(),
+			Admin: "http://" + n.AdminAddr}
 	}
 	b, _ := json.Marshal(nodes) // plain strings cannot fail
 	env := []string{

@@ -52,9 +52,9 @@ export async function control(op, args = {}) {
   return body.result
 }
 
-// status returns GET /status of node id.
+// status returns GET /status of node id (served on the node's admin listener).
 export async function status(id) {
-  const res = await fetch(`${node(id).http}/status`)
+  const res = await fetch(`${node(id).admin}/status`)
   assert.equal(res.status, 200, `/status of ${id}`)
   return res.json()
 }
