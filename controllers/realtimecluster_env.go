@@ -57,6 +57,12 @@ func nodeEnv(c *realtimev1.RealtimeCluster, region string) []corev1.EnvVar {
 	// Always set: the nodes always form a cluster, so without a secret they would not start; the
 	// operator generates the Secret when spec.clusterSecretRef is unset.
 	env = append(env, secret(nc.EnvClusterSecret, c.ClusterSecret()))
+	if i := c.Spec.Inspector; i != nil && i.Enabled {
+		env = append(env, corev1.EnvVar{Name: nc.EnvInspector, Value: "true"})
+		if i.AdminTokenSecretRef != nil {
+			env = append(env, secret(nc.EnvInspectorAdminToken, *i.AdminTokenSecretRef))
+		}
+	}
 	if c.Spec.TLS != nil {
 		env = append(env,
 			corev1.EnvVar{Name: nc.EnvTLSCertFile, Value: tlsMountPath + "/tls.crt"},

@@ -64,6 +64,10 @@ type RealtimeClusterSpec struct {
 	// +optional
 	Metrics MetricsSpec `json:"metrics,omitempty"`
 
+	// Inspector serves the inspector page (GET /inspector) on every node; off when unset.
+	// +optional
+	Inspector *InspectorSpec `json:"inspector,omitempty"`
+
 	// PodTemplate adds metadata and scheduling settings to every node pod.
 	// +optional
 	PodTemplate PodTemplateOverrides `json:"podTemplate,omitempty"`
@@ -183,6 +187,19 @@ type MetricsSpec struct {
 	// +kubebuilder:default=true
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// InspectorSpec turns on the nodes' inspector page (docs/inspector.md): join channels and watch
+// traffic in a browser. It is never open: a tenant JWT or the admin token opens a session.
+type InspectorSpec struct {
+	// Enabled serves /inspector on the client port (INSPECTOR=true); a 404 when false.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+	// AdminTokenSecretRef selects the admin token (at least 16 characters,
+	// INSPECTOR_ADMIN_TOKEN) that opens the node-wide view; without it only tenant JWTs open
+	// the page.
+	// +optional
+	AdminTokenSecretRef *SecretKeySelector `json:"adminTokenSecretRef,omitempty"`
 }
 
 // PodTemplateOverrides are merged into every node pod.
