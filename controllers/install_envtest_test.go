@@ -106,6 +106,43 @@ func assertNoEventContains(t *testing.T, ns, secret string) {
 	}
 }
 
+// A renewed TLS certificate rolls the pods too (cert-manager renewals need no manual restart).
+func TestClusterRollsOnTLSRenewal(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createClusterSecret(t, ns)
+	tlsSecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cert"}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{corev1.TLSCertKey: []byte("cert-1"), corev1.TLSPrivateKeyKey: []byte("key-1")}}
+	mustCreate(t, tlsSecret)
+	c := twoRegionCluster(ns, "tls", 2)
+	c.Spec.TLS = &realtimev1.TLSSpec{SecretRef: realtimev1.LocalObjectReference{Name: "cert"}}
+	mustCreate(t, c)
+	sts := &appsv1.StatefulSet{}
+	hash := func() string {
+		if err := testClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tls-eu-west"}, sts); err != nil {
+			return ""
+		}
+		return sts.Spec.Template.Annotations[SecretsHashAnnotation]
+	}
+	var first string
+	checkFor(t, 20*time.Second, func() error {
+		if first = hash(); first == "" {
+			return fmt.Errorf("no secrets hash yet")
+		}
+		return nil
+	})
+	tlsSecret.Data[corev1.TLSCertKey] = []byte("cert-2")
+	if err := testClient.Update(ctx, tlsSecret); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 20*time.Second, func() error {
+		if h := hash(); h == first || h == "" {
+			return fmt.Errorf("hash %q after the renewal (was %q)", h, first)
+		}
+		return nil
+	})
+}
+
 // A clusterSecretRef naming a Secret without the key is reported in Ready and in an event (the
 // pods would otherwise sit in CreateContainerConfigError with the cluster saying nothing).
 func TestClusterReportsSecretProblems(t *testing.T) {

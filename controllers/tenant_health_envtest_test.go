@@ -172,6 +172,17 @@ func TestTenantHealthAgainstPostgres(t *testing.T) {
 		}
 		return nil
 	})
+	// No slot left to protect: the password Secret is released.
+	checkFor(t, 10*time.Second, func() error {
+		s := &corev1.Secret{}
+		if err := testClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "db"}, s); err != nil {
+			return err
+		}
+		if len(s.Finalizers) != 0 {
+			return fmt.Errorf("secret finalizers %v", s.Finalizers)
+		}
+		return nil
+	})
 }
 
 // With slotPolicy keep a suspended tenant keeps its slot (and its lag is still watched).
