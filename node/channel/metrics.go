@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,7 +23,32 @@ type Metrics struct {
 	// DBBroadcastInserted: database broadcast latency from the row's inserted_at until the node
 	// has it (upstream also has ..._latency_committed_at, not measured here).
 	DBBroadcastInserted *prometheus.HistogramVec // tenant
+
+	cluster *usersCollector
 }
+
+// usersCollector exports realtime_connections_connected_cluster{tenant}: the cluster-wide count of
+// sockets with a channel, for the tenants this node has sockets of (upstream's
+// execute_tenant_metrics in prom_ex/plugins/tenant.ex iterates the local tenants the same way).
+type usersCollector struct {
+	users atomic.Pointer[Users]
+	desc  *prometheus.Desc
+}
+
+func (c *usersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *usersCollector) Collect(ch chan<- prometheus.Metric) {
+	u := c.users.Load()
+	if u == nil {
+		return
+	}
+	for t := range u.Snapshot() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(u.Total(t)), t)
+	}
+}
+
+// BindUsers makes realtime_connections_connected_cluster report u's counts.
+func (m *Metrics) BindUsers(u *Users) { m.cluster.users.Store(u) }
 
 // latencyBuckets (ms) cover a local query (1 ms) to a slow remote database (15 s).
 var latencyBuckets = []float64{1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 15000}
@@ -58,6 +84,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.Replay = latency("realtime_tenants_replay", "Latency of broadcast replay (ms).")
 	m.DBBroadcastInserted = latency("realtime_tenants_broadcast_from_database_latency_inserted_at",
 		"Latency from the message's inserted_at until the node has the broadcast (ms).")
+	m.cluster = &usersCollector{desc: prometheus.NewDesc("realtime_connections_connected_cluster",
+		"Sockets with at least one joined channel in the whole cluster, per tenant.", []string{"tenant"}, nil)}
+	reg.MustRegister(m.cluster)
 	reg.MustRegister(m.Joins, m.JoinResults, m.Events, m.PresenceEvents, m.DBEvents, m.Errors, m.PayloadSize,
 		m.ReadAuthz, m.WriteAuthz, m.Replay, m.DBBroadcastInserted)
 	return m

@@ -48,6 +48,7 @@ func TestPerTenantConnectionAndTrafficMetrics(t *testing.T) {
 	c.send(join)
 	c.expect(`"ok"`)
 	h.waitMetric(`realtime_connections_connected{tenant="dev"}`, func(v float64) bool { return v == 1 })
+	h.waitMetric(`realtime_connections_connected_cluster{tenant="dev"}`, func(v float64) bool { return v == 1 })
 	h.waitMetric(`realtime_channel_input_bytes{tenant="dev"}`, func(v float64) bool { return v >= float64(len(join)) })
 	h.waitMetric(`realtime_channel_output_bytes{tenant="dev"}`, func(v float64) bool { return v > 0 })
 	c.send(`["1","2","realtime:m","phx_leave",{}]`)

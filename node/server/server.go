@@ -65,6 +65,9 @@ type Server struct {
 // New builds the server. deps.ShuttingDown is wired to the server's drain state.
 func New(deps *channel.Deps, opts Options) *Server {
 	socketEnvDefaults(&opts.Socket)
+	if deps.Metrics != nil && deps.Users != nil {
+		deps.Metrics.BindUsers(deps.Users)
+	}
 	s := &Server{opts: opts, deps: deps, tenants: deps.Tenants, keys: newKeyCache(), hub: newHub(), polls: newPollSessions(), tenantAPI: newTenantAPI(opts.TenantAPI), log: opts.Log}
 	s.sockCtx, s.stopSockets = context.WithCancel(context.Background())
 	deps.ShuttingDown = s.draining.Load
