@@ -48,3 +48,28 @@ scenario('legacy join still carries broadcasts', async (ctx) => {
   await waitFor(() => got.length > 0, 'the broadcast', WAIT)
   assert.deepEqual(got[0], { type: 'broadcast', event: 'hi', payload: { n: 1 } })
 })
+
+scenario('legacy join: UPDATE and DELETE events carry the record and the old record', async (ctx) => {
+  const topic = 'realtime:public:parity_legacy'
+  const channel = phoenixSocket(ctx, 'legacy-ud').channel(topic, {})
+  const events = []
+  const system = []
+  for (const ev of ['INSERT', 'UPDATE', 'DELETE']) channel.on(ev, (p) => events.push(p))
+  channel.on('system', (p) => system.push(p))
+  await join(channel)
+  await waitFor(() => system.some((m) => m.message === 'Subscribed to PostgreSQL'), 'Subscribed to PostgreSQL', WAIT)
+  const title = `ud-${Date.now()}`
+  const id = Number(await sql(`insert into public.parity_legacy (title) values ('${title}') returning id`))
+  await sql(`update public.parity_legacy set title = '${title}-2' where id = ${id}`)
+  await sql(`delete from public.parity_legacy where id = ${id}`)
+  await waitFor(() => events.some((p) => p.type === 'DELETE' && p.old_record?.id === id), 'the DELETE event', WAIT)
+  const update = events.find((p) => p.type === 'UPDATE' && p.record?.id === id)
+  assert.ok(update, `UPDATE of ${id}: ${JSON.stringify(events)}`)
+  assert.equal(update.record.title, `${title}-2`)
+  const frames = socketFrames(channel).filter((f) => f[2] === topic).map((f) => f[3])
+  assert.ok(frames.includes('UPDATE') && frames.includes('DELETE'), `event names ${frames}`)
+})
+
+function socketFrames(channel) {
+  return channel.socket.frames.parsed('<')
+}
