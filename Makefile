@@ -47,7 +47,7 @@ build-node: | $(LOCALBIN) ## Build the realtime node.
 
 .PHONY: run
 run: build-node $(RUN_DEPS) ## Start one node on :4000 with config/dev/tenants.yaml and a local Postgres.
-	$(LOCALBIN)/realtime-node --addr :4000 --admin-addr 127.0.0.1:4002 --tenants config/dev/tenants.yaml --default-tenant realtime-dev --print-dev-help
+	$(LOCALBIN)/realtime-node --addr :4000 --admin-addr 127.0.0.1:4002 --tenants config/dev/tenants.yaml --default-tenant realtime-dev --inspector --print-dev-help
 
 .PHONY: help
 help: ## Show this help.

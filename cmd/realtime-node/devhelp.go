@@ -29,6 +29,7 @@ Realtime node ready (dev tenant %q).
   WebSocket: ws://localhost:%d/socket/websocket
   REST:      http://localhost:%d/api/broadcast
   Metrics:   http://%s/metrics (admin listener, --admin-addr)
+  Inspector: %s
   Dev JWT (role anon, 30 days, dev secret only):
     %s
 
@@ -41,7 +42,7 @@ Realtime node ready (dev tenant %q).
     curl -X POST http://localhost:%d/api/broadcast -H 'apikey: %s' -H 'content-type: application/json' \
       -d '{"messages":[{"topic":"room1","event":"hello","payload":{"text":"hi"}}]}'
 
-`, t.ExternalID, port, port, adminHint(cfg.AdminAddr), token, port, token, port, token)
+`, t.ExternalID, port, port, adminHint(cfg.AdminAddr), inspectorHint(cfg.Inspector, port), token, port, token, port, token)
 }
 
 func adminHint(addr string) string {
@@ -52,4 +53,11 @@ func adminHint(addr string) string {
 		return "localhost:" + p
 	}
 	return addr
+}
+
+func inspectorHint(on bool, port int) string {
+	if !on {
+		return "<off> (--inspector)"
+	}
+	return fmt.Sprintf("http://localhost:%d/inspector (paste the dev JWT)", port)
 }
