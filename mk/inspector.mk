@@ -21,5 +21,5 @@ chromium: ## Install Debian's chromium with apt when no chromium is on PATH (nee
 	fi
 
 .PHONY: test-inspector
-test-inspector: chromium build-node ## Run only the inspector's browser test, verbosely (screenshots in $$INSPECTOR_ARTIFACTS or the test's temp dir).
+test-inspector: chromium build-node ## Run only the inspector's browser test, verbosely (screenshots in bin/test-artifacts/inspector, or INSPECTOR_ARTIFACTS).
 	REALTIME_BROWSER_REQUIRED=1 REALTIME_NODE_BIN=$(LOCALBIN)/realtime-node $(GO) test -count=1 -v -timeout 5m ./test/inspector/
