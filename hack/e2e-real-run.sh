@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${E2E_REAL_DIR:-$ROOT/.e2e-real}"
 bin=$1; shift
 flags=()
-for f in "$@"; do flags+=("-test.${f#-}"); done
+for f in "$@"; do if [[ $f == -* ]]; then flags+=("-test.${f#-}"); else flags+=("$f"); fi; done
 down() { "$ROOT/hack/real-cluster.sh" down || return 1; }
 t0=$SECONDS
 if [[ -f $OUT/state ]]; then echo "e2e-real: a cluster is already up ($OUT/state); 'make real-cluster-down' first" >&2; exit 1; fi
@@ -16,9 +16,15 @@ trap 'down; exit 130' INT TERM
 "$ROOT/hack/real-cluster.sh" up || { rc=$?; [[ -f $OUT/state ]] && down; exit $rc; }
 t_up=$((SECONDS - t0))
 rc=0
+# Peak memory of the cluster while the test runs (sampled every 5 s).
+( peak=0; while [[ -f $OUT/state ]]; do m=$("$ROOT/hack/real-cluster.sh" mem 2>/dev/null || echo 0)
+  ((m > peak)) && peak=$m && echo "$peak" > "$OUT/peak-mem"; sleep 5; done ) &
+sampler=$!
 # shellcheck disable=SC1091
 ( source "$OUT/env"; cd "$ROOT/test/e2e-real" && exec nsenter --net="$E2E_NETNS" -- "$bin" "${flags[@]}" ) || rc=$?
 t_test=$((SECONDS - t0 - t_up))
+peak=$(cat "$OUT/peak-mem" 2>/dev/null || echo "?")
+kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
 down || { ((rc == 0)) && rc=1; }
-echo "e2e-real: up ${t_up}s, test ${t_test}s, down $((SECONDS - t0 - t_up - t_test))s, exit $rc" >&2
+echo "e2e-real: up ${t_up}s, test ${t_test}s, down $((SECONDS - t0 - t_up - t_test))s, peak memory ${peak} MiB, exit $rc" >&2
 exit $rc

@@ -14,12 +14,8 @@ teardown() {
   set +e
   local names=() pids=() nm pid i n c sock
   [[ -f $W/pids ]] && while read -r nm pid; do names+=("$nm"); pids+=("$pid"); done < "$W/pids"
-  # 1. Stop the pods the graceful way while the control plane is up: namespaces with finalizers
-  #    (Tenants drop their slots) are not waited for, the kubelets get 10 s to stop containers.
-  if [[ -f $W/kubeconfig ]] && k get --raw /readyz >/dev/null 2>&1; then
-    k delete statefulsets,deployments --all -A --wait=false >/dev/null 2>&1
-    k delete pods --all -A --grace-period=1 --timeout=20s >/dev/null 2>&1
-  fi
+  # 1. Pods are not deleted through the API first (that took 20-30 s): the cluster is thrown away,
+  #    so the containers are killed through their containerd below.
   # 2. Our processes, newest first: kube-proxy, kubelets, containerds (and the tasks they still
   #    hold), Postgres, CoreDNS, control plane.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# real-cluster.sh up|down|status — a real multi-region Kubernetes cluster on this machine, with the
+# real-cluster.sh up|down|status|mem — a real multi-region Kubernetes cluster on this machine, with the
 # product installed from the README's Kubernetes quick start.
 #
 #   up:     control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler),
@@ -10,6 +10,7 @@
 #   down:   stops everything by the PIDs recorded by up and removes mounts, cgroups, the netns and
 #           the workdir; restores the host sysctls the kubelet changed.
 #   status: kubectl get nodes,pods and the env file.
+#   mem:    MiB the cluster uses now (processes, shims, pod cgroups).
 #
 # Everything runs in one private network namespace (no packet leaves the machine, no host route,
 # bridge or iptables rule is touched). Needs root. Binaries: hack/k8s-test-bins.sh (control plane),
@@ -45,12 +46,19 @@ case $MODE in
     [[ -f $OUT/state ]] || { log "no cluster recorded in $OUT/state"; exit 0; }
     # shellcheck disable=SC1091
     source "$OUT/state"; teardown; rm -rf "$W" "$OUT"; log "down"; exit 0 ;;
+  mem)  # MiB in use by the cluster: RSS of our processes and shims, plus the pods' cgroups
+    # shellcheck disable=SC1091
+    source "$OUT/state"; kib=0
+    while read -r _ pid; do kib=$((kib + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0))); done < "$W/pids"
+    for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $W/"); do kib=$((kib + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0))); done
+    for n in 1 2 3 4; do kib=$((kib + $(cat "/sys/fs/cgroup/memory/$RUN-n$n/kubepods/memory.usage_in_bytes" 2>/dev/null || echo 0) / 1024)); done
+    echo $((kib / 1024)); exit 0 ;;
   status)
     # shellcheck disable=SC1091
     source "$OUT/state"; k get nodes -L topology.kubernetes.io/region -o wide; k get pods -A -o wide
     cat "$OUT/env"; exit 0 ;;
   up) ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|mem" >&2; exit 2 ;;
 esac
 
 [[ $EUID == 0 ]] || { echo "needs root (netns, cgroups, mounts)" >&2; exit 1; }

@@ -5,10 +5,17 @@
 
 IMAGE_REPO     ?= ghcr.io/realtimeops
 IMAGES_DIR     ?= $(LOCALBIN)/images
-IMAGE_VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-# Commit time, not build time: the same commit gives the same image digest.
-IMAGE_CREATED  ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
+# Evaluated once per make run (:=), so every image and images.env carry the same version even if a
+# commit lands during the build. Commit time, not build time: the same commit gives the same digest.
+ifndef IMAGE_VERSION
+IMAGE_VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+endif
+ifndef IMAGE_REVISION
+IMAGE_REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+endif
+ifndef IMAGE_CREATED
+IMAGE_CREATED  := $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
+endif
 IMAGEBUILD     := $(IMAGES_DIR)/imagebuild
 # Debian's ca-certificates bundle; the same path the Dockerfiles copy from golang:1.26 (Debian).
 CA_BUNDLE      ?= /etc/ssl/certs/ca-certificates.crt
