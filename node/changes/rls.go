@@ -2,11 +2,13 @@ package changes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // rlsVerdictKey is one (change, claims group) visibility decision.
@@ -95,8 +97,13 @@ func (w *worker) checkGroups(ctx context.Context, targets []*rlsTarget, verdicts
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				// A policy that raises, or a role without privileges: not visible (upstream's
-				// RlsPolicyError), and counted: the check could not decide.
+				if !isPolicyError(err) {
+					// Not the policy's answer (connection lost, server shutting down, ...): fail
+					// the batch, so the stream restarts and the unconfirmed changes come again.
+					return fmt.Errorf("RLS check of %s.%s: %w", tg.rel.schema, tg.rel.name, err)
+				}
+				// The server refused: a policy that raises, a role without privileges. Not
+				// visible (upstream's RlsPolicyError), and counted: the check could not decide.
 				w.metrics.rlsInconclusive.WithLabelValues("policy_error").Add(float64(len(g.rows)))
 				w.log.Warn("RLS check failed; changes not delivered to this group", "err", err,
 					"table", tg.rel.schema+"."+tg.rel.name, "role", tg.role, "rows", len(g.rows))
@@ -104,6 +111,24 @@ func (w *worker) checkGroups(ctx context.Context, targets []*rlsTarget, verdicts
 		}
 	}
 	return nil
+}
+
+// isPolicyError reports whether a failed check is the server's final answer for that group (a
+// policy that raises, a missing privilege, a statement timeout of a slow policy) rather than a
+// failure of the connection or the server, after which the same check may well succeed.
+func isPolicyError(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Severity == "FATAL" || pgErr.Severity == "PANIC" {
+		return false
+	}
+	if pgErr.Code == "57014" { // query_canceled: statement_timeout; retrying would time out again
+		return true
+	}
+	switch pgErr.Code[:2] {
+	case "08", "40", "53", "57", "58", "XX": // connection, rollback, resources, operator, system
+		return false
+	}
+	return true
 }
 
 // rlsTargets groups the matches that need an RLS check by (relation, role) and claims group.

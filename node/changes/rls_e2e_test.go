@@ -1,6 +1,7 @@
 package changes
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +134,78 @@ func TestRLSPolicyErrorIsCountedNotDelivered(t *testing.T) {
 	if got, _ := ok.snapshot(); len(got) != 2 || idOf(got[0].data) != "INSERT:1" || idOf(got[1].data) != "INSERT:3" {
 		t.Errorf("alice got %v", got)
 	}
+}
+
+const slowPolicySQL = `
+create table public.slow (id int4 primary key, owner text);
+alter table public.slow enable row level security;
+grant select on public.slow to authenticated;
+create function public.slow_owner(o text) returns boolean language plpgsql stable as $$
+begin
+  perform pg_sleep(0.3);
+  return o = current_setting('request.jwt.claims', true)::json->>'sub';
+end $$;
+create policy slow on public.slow for select to authenticated using (public.slow_owner(owner));
+alter publication supabase_realtime add table public.slow;
+`
+
+// TestRLSCheckConnectionLossLosesNothing: the RLS check's backend is terminated twice (the
+// batched check and the group-by-group retry); that is not the policy's answer, so the change
+// must not be dropped: the stream restarts and delivers it.
+func TestRLSCheckConnectionLossLosesNothing(t *testing.T) {
+	e := newEnv(t, slowPolicySQL)
+	alice, _ := e.subscribe(t, map[string]any{"role": "authenticated", "sub": "alice"}, `[{"event":"INSERT","schema":"public","table":"slow"}]`)
+	alice.waitSubscribed(t)
+	e.exec(t, `insert into public.slow values (1, 'alice')`)
+	killed := map[int32]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(killed) < 2 && time.Now().Before(deadline) {
+		var pids []int32
+		err := e.pool.QueryRow(context.Background(), `select coalesce(array_agg(pid), '{}') from pg_stat_activity
+			where state = 'active' and query like 'select k.i from unnest%' and pid <> pg_backend_pid()`).Scan(&pids)
+		if err != nil {
+			t.Fatalf("list RLS checks: %v", err)
+		}
+		for _, pid := range pids {
+			if !killed[pid] {
+				killed[pid] = true
+				e.exec(t, "select pg_terminate_backend($1)", pid)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(killed) < 2 {
+		t.Fatalf("terminated the RLS check %d times, want 2", len(killed))
+	}
+	// Generous: the stream restarts with backoff after each failed batch.
+	waitDeliveries(t, alice, 1, 60*time.Second)
+	got, _ := alice.snapshot()
+	if len(got) != 1 || idOf(got[0].data) != "INSERT:1" {
+		t.Errorf("alice got %v, want INSERT:1 once; slot and backends:\n%s", got, e.slotReport(t))
+	}
+	if n := testutil.CollectAndCount(e.svc.metrics.rlsInconclusive); n != 0 {
+		t.Errorf("a lost connection was counted as an inconclusive policy answer (%d series)", n)
+	}
+}
+
+// slotReport describes the tenant's replication slots and backends, for failure messages.
+func (e *env) slotReport(t *testing.T) string {
+	t.Helper()
+	rows, err := e.pool.Query(context.Background(), `
+select slot_name || ' active=' || active::text || ' confirmed=' || confirmed_flush_lsn::text ||
+       ' restart=' || restart_lsn::text || ' wal=' || pg_current_wal_lsn()::text from pg_replication_slots
+union all
+select backend_type || ' ' || pid || ' ' || coalesce(state, '') || ' ' || left(query, 80)
+from pg_stat_activity where backend_type in ('client backend', 'walsender')`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var l string
+		_ = rows.Scan(&l)
+		b.WriteString(l + "\n")
+	}
+	return b.String()
 }
