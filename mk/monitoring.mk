@@ -1,9 +1,9 @@
 # Monitoring targets: promtool checks the chart's alert rules. Included by the top-level Makefile.
 #
 # promtool is built from Go modules (github.com/prometheus/prometheus, pinned) into a cache outside
-# the repo with a stamp file, like the Kubernetes test binaries. A cold build is long (the module
-# pulls every service-discovery SDK: see docs/operations.md, "Monitoring"), so it is not part of
-# `make test`; the rules' shape is checked in Go by test/helm (TestAlertsFileShape).
+# the repo (the version is in the path), like the Kubernetes test binaries, and checks the rules in
+# `make test`. Measured cold build: 614 s user + 151 s system CPU (about 6.5 min on an idle 2-core
+# runner, 34 min wall on a machine shared with three other builds), 3.2 GB peak RSS; warm: 0 s.
 
 PROMTOOL_VERSION ?= v0.316.0
 TOOLS_CACHE      ?= $(HOME)/.cache/realtime-tools
@@ -23,3 +23,5 @@ promtool: $(PROMTOOL) ## Build promtool (pinned, cached in ~/.cache/realtime-too
 test-alerts: $(PROMTOOL) ## promtool check rules on the chart's alerts (charts/realtime-operator/files/alerts.yaml).
 	@tmp=$$(mktemp); { echo 'groups:'; sed 's/^/  /' charts/realtime-operator/files/alerts.yaml; } > $$tmp; \
 		$(PROMTOOL) check rules $$tmp; rc=$$?; rm -f $$tmp; exit $$rc
+
+TEST_DEPS += test-alerts
