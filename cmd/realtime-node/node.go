@@ -64,7 +64,9 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	}
 	cdc := changes.NewService(pools, owner, log, reg)
 	cdc.SetBroadcastSink(dbaccess.BroadcastSink(broker, rates))
-	cdc.SetBroadcastTiming(func(t *tenant.Tenant, at time.Time) { deps.Metrics.ObserveDBBroadcast(t.ExternalID, at) })
+	cdc.SetBroadcastTiming(func(t *tenant.Tenant, ins, committed time.Time) {
+		deps.Metrics.ObserveDBBroadcast(t.ExternalID, ins, committed)
+	})
 	deps.Changes = dbaccess.Changes{Service: cdc}
 	if cl != nil {
 		deps.Changes = dbaccess.Changes{Service: cdc, Router: cl.routeChanges(cdc, src.registry, log)}

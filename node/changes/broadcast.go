@@ -19,7 +19,7 @@ func (s *Service) SetBroadcastSink(sink BroadcastSink) { s.sink.Store(&sink) }
 
 // broadcast forwards one realtime.messages insert; rows without the required columns are ignored,
 // as in the Elixir replication connection.
-func (w *worker) broadcast(ch *change) {
+func (w *worker) broadcast(t *txn, ch *change) {
 	sp := w.s.sink.Load()
 	if sp == nil || *sp == nil {
 		return
@@ -60,7 +60,7 @@ func (w *worker) broadcast(ch *change) {
 	if f := w.s.hooks.timing; f != nil {
 		// inserted_at is "timestamp" in UTC (timezone('utc', now())), printed by pgoutput as text.
 		if at, err := time.Parse("2006-01-02 15:04:05.999999", ins.text); err == nil {
-			f(w.t, at)
+			f(w.t, at, t.commitTime)
 		}
 	}
 }

@@ -25,6 +25,12 @@ func TestDatabaseBroadcastReachesSink(t *testing.T) {
 		got = append(got, msg{topic, event, id, private, binary, string(payload)})
 		mu.Unlock()
 	})
+	var timings [][2]time.Time
+	e.svc.SetBroadcastTiming(func(_ *tenant.Tenant, inserted, committed time.Time) {
+		mu.Lock()
+		timings = append(timings, [2]time.Time{inserted, committed})
+		mu.Unlock()
+	})
 	release := e.svc.Watch(e.tenant)
 	defer release()
 	deadline := time.Now().Add(20 * time.Second)
@@ -55,5 +61,14 @@ func TestDatabaseBroadcastReachesSink(t *testing.T) {
 	second := got[1]
 	if second.topic != "room2" || !second.private || !second.binary || second.payload != "\x01\x02" {
 		t.Errorf("binary broadcast = %+v", second)
+	}
+	// Both latencies start from times the database reported: inserted_at, then the commit.
+	for _, tm := range timings {
+		if d := time.Since(tm[1]); tm[1].IsZero() || d < 0 || d > time.Minute || tm[1].Before(tm[0].Add(-time.Second)) {
+			t.Errorf("timing inserted_at %v committed %v", tm[0], tm[1])
+		}
+	}
+	if len(timings) < 2 {
+		t.Errorf("%d broadcast timings, want one per broadcast", len(timings))
 	}
 }

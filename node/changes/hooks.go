@@ -30,9 +30,10 @@ type RegisteredNotifier interface {
 	Registered()
 }
 
-// BroadcastTiming observes each database broadcast with its row's inserted_at (UTC), for the
-// realtime_tenants_broadcast_from_database_latency_inserted_at metric.
-type BroadcastTiming func(t *tenant.Tenant, insertedAt time.Time)
+// BroadcastTiming observes each database broadcast with its row's inserted_at (UTC) and its
+// transaction's commit time, for upstream's realtime_tenants_broadcast_from_database latency
+// metrics (latency_inserted_at, latency_committed_at).
+type BroadcastTiming func(t *tenant.Tenant, insertedAt, committedAt time.Time)
 
 type hooks struct {
 	gate    StreamGate

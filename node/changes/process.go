@@ -118,7 +118,7 @@ func (w *worker) prepare(ctx context.Context, t *txn, ch *change) (*pending, err
 		return nil, err
 	}
 	if rel.isMessages && ch.op == 'I' {
-		w.broadcast(ch)
+		w.broadcast(t, ch)
 	}
 	if !rel.inChanges {
 		return nil, nil

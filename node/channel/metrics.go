@@ -21,8 +21,10 @@ type Metrics struct {
 	ReadAuthz, WriteAuthz *prometheus.HistogramVec // tenant
 	Replay                *prometheus.HistogramVec // tenant
 	// DBBroadcastInserted: database broadcast latency from the row's inserted_at until the node
-	// has it (upstream also has ..._latency_committed_at, not measured here).
+	// has it.
 	DBBroadcastInserted *prometheus.HistogramVec // tenant
+	// DBBroadcastCommitted: the same broadcast's latency from its transaction's commit.
+	DBBroadcastCommitted *prometheus.HistogramVec // tenant
 
 	cluster *usersCollector
 }
@@ -62,9 +64,13 @@ func observeSince(h *prometheus.HistogramVec, tenant string, start time.Time) {
 	h.WithLabelValues(tenant).Observe(float64(time.Since(start).Microseconds()) / 1000)
 }
 
-// ObserveDBBroadcast records a database broadcast's latency since its row's inserted_at.
-func (m *Metrics) ObserveDBBroadcast(tenant string, insertedAt time.Time) {
+// ObserveDBBroadcast records a database broadcast's latency since its row's inserted_at and
+// since its transaction committed (upstream: replication_connection.ex, latency_committed_at).
+func (m *Metrics) ObserveDBBroadcast(tenant string, insertedAt, committedAt time.Time) {
 	observeSince(m.DBBroadcastInserted, tenant, insertedAt)
+	if !committedAt.IsZero() {
+		observeSince(m.DBBroadcastCommitted, tenant, committedAt)
+	}
 }
 
 // NewMetrics registers the channel metrics with reg.
@@ -84,10 +90,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.Replay = latency("realtime_tenants_replay", "Latency of broadcast replay (ms).")
 	m.DBBroadcastInserted = latency("realtime_tenants_broadcast_from_database_latency_inserted_at",
 		"Latency from the message's inserted_at until the node has the broadcast (ms).")
+	m.DBBroadcastCommitted = latency("realtime_tenants_broadcast_from_database_latency_committed_at",
+		"Latency from the message's transaction commit until the node has the broadcast (ms).")
 	m.cluster = &usersCollector{desc: prometheus.NewDesc("realtime_connections_connected_cluster",
 		"Sockets with at least one joined channel in the whole cluster, per tenant.", []string{"tenant"}, nil)}
 	reg.MustRegister(m.cluster)
 	reg.MustRegister(m.Joins, m.JoinResults, m.Events, m.PresenceEvents, m.DBEvents, m.Errors, m.PayloadSize,
-		m.ReadAuthz, m.WriteAuthz, m.Replay, m.DBBroadcastInserted)
+		m.ReadAuthz, m.WriteAuthz, m.Replay, m.DBBroadcastInserted, m.DBBroadcastCommitted)
 	return m
 }

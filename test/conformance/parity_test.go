@@ -65,6 +65,7 @@ func TestParityDatabaseJS(t *testing.T) {
 		ExecSQL(t, db.DSN("postgres"), `select realtime.send('{"x": 1}'::jsonb, 'ev', 'metrics-room', false)`)
 		waitMetrics(t, node, []string{
 			`realtime_tenants_broadcast_from_database_latency_inserted_at_count{tenant="realtime-dev"}`,
+			`realtime_tenants_broadcast_from_database_latency_committed_at_count{tenant="realtime-dev"}`,
 			`realtime_tenants_read_authorization_check_count{tenant="realtime-dev"}`,
 			`realtime_tenants_write_authorization_check_count{tenant="realtime-dev"}`,
 			`realtime_channel_input_bytes{tenant="realtime-dev"}`,
