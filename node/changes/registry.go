@@ -22,6 +22,9 @@ type bound struct {
 	Binding
 	conds []compiledCond
 	sel   map[string]bool // nil = all columns
+	// tables is what a name with LIKE wildcards resolved to when the channel subscribed
+	// (namematch.go); nil when Schema and Table are plain names or "*".
+	tables []pubTable
 }
 
 type ref struct {
@@ -92,6 +95,11 @@ func (r *registry) rebuild() {
 		for _, b := range s.binds {
 			rf := ref{s: s, b: b}
 			switch {
+			case b.tables != nil:
+				for _, pt := range b.tables {
+					k := pt.schema + "\x00" + pt.table
+					x.exact[k] = append(x.exact[k], rf)
+				}
 			case b.Schema == "*" && b.Table == "*":
 				x.all = append(x.all, rf)
 			case b.Table == "*":

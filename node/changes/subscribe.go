@@ -200,9 +200,12 @@ func (s *Service) validate(ctx context.Context, t *tenant.Tenant, claims map[str
 		bd := &bound{Binding: b}
 		var matched []pubTable
 		for _, pt := range tables {
-			if (b.Schema == "*" || b.Schema == pt.schema) && (b.Table == "*" || b.Table == pt.table) {
+			if nameMatches(b.Schema, pt.schema) && nameMatches(b.Table, pt.table) {
 				matched = append(matched, pt)
 			}
+		}
+		if isNamePattern(b.Schema) || isNamePattern(b.Table) {
+			bd.tables = matched
 		}
 		if len(matched) == 0 {
 			return nil, permanentError{"Unable to subscribe to changes with given parameters. Please check Realtime is enabled for the given connect parameters: [" + b.paramsLog() + "]"}
