@@ -86,7 +86,13 @@ on_exit() {
   local rc=$?
   ((rc == 0 && OK == 1)) && exit 0
   for n in "${NAMES[@]}"; do echo "----- last lines of $n.log -----" >&2; tail -n 15 "$W/logs/$n.log" >&2; done
-  [[ -f $W/kubeconfig ]] && { k get pods -A -o wide >&2 || true; k get events -A --sort-by=.lastTimestamp 2>/dev/null | tail -n 30 >&2 || true; }
+  if [[ -f $W/kubeconfig ]]; then
+    k get pods -A -o wide >&2 || true
+    k get events -A --sort-by=.lastTimestamp 2>/dev/null | tail -n 30 >&2 || true
+    for p in $(k -n realtime get pods -o name 2>/dev/null); do   # why a node pod crashed
+      echo "----- $p (previous container) -----" >&2; k -n realtime logs "$p" --previous --tail=15 >&2 2>/dev/null || true
+    done
+  fi
   if [[ ${KEEP_ON_FAILURE:-0} == 1 ]]; then log "failed; left running for inspection: $0 down"; exit "$rc"; fi
   teardown; rm -rf "$W" "$OUT"
   exit "$rc"

@@ -132,12 +132,17 @@ func report(t *testing.T, name string, a *agent, topic, ptopic string, ids []str
 			}
 		}
 		var missing []int64
+		var first, last time.Duration
 		n := 0
 		for _, r := range rows {
 			for _, w := range ws {
 				if r.at.After(w.from) && r.at.Before(w.to) {
 					n++
 					if _, ok := got[id][r.id]; !ok {
+						if len(missing) == 0 {
+							first = r.at.Sub(t0)
+						}
+						last = r.at.Sub(t0)
 						missing = append(missing, r.id)
 					}
 					break
@@ -152,7 +157,8 @@ func report(t *testing.T, name string, a *agent, topic, ptopic string, ids []str
 		t.Logf("%s: subscriber %s: %d rows committed while subscribed, %d delivered of them, %d windows",
 			name, id, n, n-len(missing), len(ws))
 		if len(missing) > 0 {
-			t.Errorf("%s: subscriber %s lost %d committed rows: %v", name, id, len(missing), missing)
+			t.Errorf("%s: subscriber %s lost %d committed rows (ids %d..%d, committed %s..%s after the action)",
+				name, id, len(missing), missing[0], missing[len(missing)-1], first.Round(time.Millisecond), last.Round(time.Millisecond))
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Before(all[j]) })
