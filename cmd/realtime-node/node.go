@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -175,15 +176,30 @@ func watchDatabases(reg tenant.Registry, cdc *changes.Service, pools *tenantdb.M
 	})
 }
 
+// run serves until ctx ends. The runners (changes streams, mesh, cluster layers, tenant source)
+// outlive the HTTP server's drain: sockets still open during the drain window must keep
+// receiving changes until they are closed, and a WAL owner keeps its Lease (and its stream)
+// until then. Stopping them with ctx lost every change committed during the drain for the
+// clients still connected (found by the real-cluster drain and rolling-update drills).
 func (n *node) run(ctx context.Context, l net.Listener) error {
-	g, ctx := errgroup.WithContext(ctx)
+	rctx, stopRunners := context.WithCancel(context.Background())
+	defer stopRunners()
+	g, gctx := errgroup.WithContext(rctx)
 	for _, r := range n.runners {
-		g.Go(func() error { return r(ctx) })
+		g.Go(func() error { return r(gctx) })
 	}
-	g.Go(func() error { return n.server.Serve(ctx, l) })
+	sctx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	stop := context.AfterFunc(gctx, stopServer) // a failed runner stops the node
+	defer stop()
+	serveErr := n.server.Serve(sctx, l)
+	stopRunners()
 	err := g.Wait()
 	n.pools.Close()
-	if err != nil {
+	if err == nil {
+		err = serveErr
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("node: %w", err)
 	}
 	return nil

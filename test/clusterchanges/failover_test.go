@@ -33,14 +33,7 @@ func TestWALOwnerSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	_, err = pool.Exec(ctx, `create table public.seq (id int8 primary key);
-		grant select on public.seq to public;
-		do $$ begin
-		  if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
-		    create publication supabase_realtime;
-		  end if;
-		end $$;
-		alter publication supabase_realtime add table public.seq;`)
+	_, err = pool.Exec(ctx, seqSQL)
 	if err != nil {
 		t.Fatalf("setup: %v", err)
 	}

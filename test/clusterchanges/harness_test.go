@@ -99,13 +99,26 @@ func (l *lockedBuf) String() string {
 	return l.b.String()
 }
 
-func startNode(t *testing.T, bin, name, ip, dsn, cluster, tenants string) *node {
+// seqSQL is the table every test commits rows into, published for Postgres Changes.
+const seqSQL = `create table public.seq (id int8 primary key);
+grant select on public.seq to public;
+do $$ begin
+  if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
+    create publication supabase_realtime;
+  end if;
+end $$;
+alter publication supabase_realtime add table public.seq;`
+
+// startNode starts a clustered node; extra flags come last and override the defaults (the flag
+// package keeps the last value).
+func startNode(t *testing.T, bin, name, ip, dsn, cluster, tenants string, extra ...string) *node {
 	httpAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
 	clusterAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
 	adminAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
 	cmd := exec.Command(bin, "--cluster", "postgres", "--cluster-db", dsn, "--cluster-name", cluster,
 		"--cluster-addr", clusterAddr, "--node-name", name, "--region", "local", "--addr", httpAddr, "--admin-addr", adminAddr,
 		"--tenants", tenants, "--default-tenant", tenantID, "--log-level", "info", "--drain-window", "0s")
+	cmd.Args = append(cmd.Args, extra...)
 	cmd.Env = append(os.Environ(), "CLUSTER_SECRET=clusterchanges-test-secret-0123456789")
 	n := &node{name: name, http: httpAddr, admin: adminAddr, cmd: cmd, logs: &lockedBuf{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = n.logs, n.logs
