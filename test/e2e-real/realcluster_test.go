@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/realtimeops/realtime/test/conformance"
 )
 
 // TestRealCluster is one ordered story: what the quick start installed, clients through the
@@ -24,6 +26,7 @@ func TestRealCluster(t *testing.T) {
 	}
 	t.Run("broadcast-presence", func(t *testing.T) { testBroadcastPresence(t, e, c) })
 	t.Run("postgres-changes", func(t *testing.T) { testPostgresChanges(t, e, c) })
+	t.Run("private-channel", func(t *testing.T) { testPrivateChannel(t, e) })
 	if os.Getenv("E2E_REAL_DRILLS") != "0" {
 		t.Run("drills", func(t *testing.T) { testDrills(t, e, c) })
 	}
@@ -189,4 +192,40 @@ func testPostgresChanges(t *testing.T, e env, c client.Client) {
 			a.send(map[string]any{"op": "close", "id": id})
 		}
 	}
+}
+
+// testPrivateChannel: with an RLS policy on realtime.messages, an authenticated client on a pod of
+// each region joins a private channel the policy allows and broadcasts; a topic the policy does not
+// allow is refused.
+func testPrivateChannel(t *testing.T, e env) {
+	te := e.tenants[0]
+	conn := db(t, te.dbURL)
+	exec1(t, conn, `drop policy if exists e2e_read on realtime.messages`)
+	exec1(t, conn, `drop policy if exists e2e_write on realtime.messages`)
+	exec1(t, conn, `create policy e2e_read on realtime.messages for select to authenticated using (realtime.topic() like 'e2e-allowed-%')`)
+	exec1(t, conn, `create policy e2e_write on realtime.messages for insert to authenticated with check (realtime.topic() like 'e2e-allowed-%')`)
+	claims := conformance.Claims(time.Hour)
+	claims["role"] = "authenticated"
+	token := conformance.MustSign(te.secret, claims)
+	a := startAgent(t)
+	a.client("eu", e.urlPod1, te.host, token)
+	a.client("us", e.urlPod2, te.host, token)
+	topic := fmt.Sprintf("e2e-allowed-%d", time.Now().UnixNano())
+	a.subscribe("broadcast", "eu", topic, map[string]any{"private": true})
+	a.subscribe("broadcast", "us", topic, map[string]any{"private": true})
+	m := a.mark()
+	a.send(map[string]any{"op": "send", "id": "eu", "topic": topic, "event": "secret", "payload": map[string]any{"from": "eu"}})
+	a.waitFor("private broadcast eu -> us", m, 10*time.Second, func(ev event) bool {
+		return ev.Ev == "broadcast" && ev.ID == "us" && ev.Topic == topic
+	})
+	denied := fmt.Sprintf("e2e-denied-%d", time.Now().UnixNano())
+	m = a.mark()
+	a.send(map[string]any{"op": "broadcast", "id": "us", "topic": denied, "private": true})
+	ev := a.waitFor("join of a topic without policy", m, 15*time.Second, func(ev event) bool {
+		return ev.Ev == "status" && ev.ID == "us" && ev.Topic == denied
+	})
+	if ev.Status == "SUBSCRIBED" {
+		t.Fatalf("private join of %s without a policy: SUBSCRIBED", denied)
+	}
+	t.Logf("private channel: allowed topic broadcast eu -> us; topic without policy refused (%s %s)", ev.Status, ev.Error)
 }

@@ -5,7 +5,7 @@
 // tenant, because clients connect to Service and pod IPs.
 //
 // Commands: {op: client, id, url, host, token} | {op: changes, id, topic, table}
-//           {op: broadcast, id, topic} | {op: send, id, topic, event, payload}
+//           {op: broadcast, id, topic, private} | {op: send, id, topic, event, payload}
 //           {op: presence, id, topic, key} | {op: close, id}
 // Events:   {ev: status|system|change|broadcast|presence|transport|error, id, topic, ...}
 import { createRequire } from 'node:module'
@@ -53,8 +53,8 @@ const ops = {
         .on('system', {}, (m) => emit({ ev: 'system', id, topic, status: m.status, message: m.message, extension: m.extension }))
     )
   },
-  broadcast({ id, topic }) {
-    channel(id, topic, { broadcast: { self: false } }, (ch) =>
+  broadcast({ id, topic, private: priv = false }) {
+    channel(id, topic, { broadcast: { self: false }, private: priv }, (ch) =>
       ch.on('broadcast', { event: '*' }, (m) => emit({ ev: 'broadcast', id, topic, event: m.event, payload: m.payload }))
     )
   },
