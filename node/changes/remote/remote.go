@@ -183,8 +183,11 @@ func (l *Layer) peerUp(p cluster.Member) {
 }
 
 // peerDown forgets what the peer claimed and what it registered here, and releases waits on it.
-// When the link is already back (the event was processed late), the peer is asked to resync,
-// since registrations it sent over the new link may just have been dropped.
+// When a node of that name is already linked again (the event was processed late: the same
+// instance after a flap, or a restarted pod with the same name and a new epoch), it is asked to
+// resync: claims and registrations are kept by name, so the ones it sent over the new link were
+// just dropped with the old instance's. Without this, a peer that restarted as the tenant's new
+// owner (a StatefulSet rolling update) lost this node's subscriptions for good.
 func (l *Layer) peerDown(p cluster.Member) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -205,7 +208,7 @@ func (l *Layer) peerDown(p cluster.Member) {
 	}
 	l.notify()
 	for _, q := range l.mesh.Peers() {
-		if q.Name == p.Name && q.Epoch == p.Epoch {
+		if q.Name == p.Name {
 			l.sendControl(p.Name, opResync, "", 0)
 		}
 	}
