@@ -144,27 +144,34 @@ func testCompleteness(t *testing.T, opts pgtest.Options, syncCommit string) {
 		t.Fatalf("load: %v", err)
 	}
 	for _, s := range subs {
-		want := map[string]bool{}
-		for k, owner := range committed {
-			if visibleTo(s.sub, k, owner) {
-				want[k] = true
-			}
-		}
-		// The last change is in the stream once every expected one arrived; wait for the count,
-		// then a little longer so that duplicates or unexpected rows would show.
-		waitDeliveries(t, s.rec, len(want), 60*time.Second)
-		time.Sleep(200 * time.Millisecond)
-		got, _ := s.rec.snapshot()
-		missing, dups, unexpected := compareDeliveries(t, got, want)
-		t.Logf("synchronous_commit=%s subscriber %-9s: committed %d, may see %d, delivered %d, missing %d, duplicates %d, not allowed %d",
-			syncCommit, s.name, len(committed), len(want), len(got), len(missing), dups, len(unexpected))
-		if len(missing) > 0 || dups > 0 || len(unexpected) > 0 {
-			t.Errorf("%s: missing %v; duplicates %d; not allowed %v", s.name, head(missing), dups, head(unexpected))
-		}
+		checkExactlyOnce(t, "synchronous_commit="+syncCommit+" subscriber "+s.name, s.sub, s.rec, committed)
 	}
 	// Every check decided: no series of the inconclusive counter exists.
 	if n := testutil.CollectAndCount(e.svc.metrics.rlsInconclusive); n != 0 {
 		t.Errorf("realtime_postgres_changes_rls_inconclusive_total has %d series, want none", n)
+	}
+}
+
+// checkExactlyOnce asserts that rec got every committed change sub may see exactly once and
+// nothing else, and logs the counts.
+func checkExactlyOnce(t *testing.T, label, sub string, rec *recorder, committed map[string]string) {
+	t.Helper()
+	want := map[string]bool{}
+	for k, owner := range committed {
+		if visibleTo(sub, k, owner) {
+			want[k] = true
+		}
+	}
+	// The last change is in the stream once every expected one arrived; wait for the count,
+	// then a little longer so that duplicates or unexpected rows would show.
+	waitDeliveries(t, rec, len(want), 60*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	got, _ := rec.snapshot()
+	missing, dups, unexpected := compareDeliveries(t, got, want)
+	t.Logf("%s: committed %d, may see %d, delivered %d, missing %d, duplicates %d, not allowed %d",
+		label, len(committed), len(want), len(got), len(missing), dups, len(unexpected))
+	if len(missing) > 0 || dups > 0 || len(unexpected) > 0 {
+		t.Errorf("%s: missing %v; duplicates %d; not allowed %v", label, head(missing), dups, head(unexpected))
 	}
 }
 

@@ -34,7 +34,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time an RLS check waited for a streamed commit to become visible to new snapshots (only batches that had to wait).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
 		rlsInconclusive: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realtime_postgres_changes_rls_inconclusive_total",
-			Help: "Row changes whose RLS check could not decide and which were not delivered to that group of subscribers (reason: policy_error, changed_before_check)."},
+			Help: "Row changes whose RLS check could not decide and which were not delivered to that group of subscribers (reason: policy_error: the policy raised or the role lacks a privilege)."},
 			[]string{"reason"}),
 	}
 	if reg != nil {

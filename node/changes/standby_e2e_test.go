@@ -30,21 +30,7 @@ func TestRLSWaitsForCommitVisibility(t *testing.T) {
 		t.Fatalf("load: %v", err)
 	}
 	for u, rec := range subs {
-		want := map[string]bool{}
-		for k, owner := range committed {
-			if visibleTo(u, k, owner) {
-				want[k] = true
-			}
-		}
-		waitDeliveries(t, rec, len(want), 60*time.Second)
-		time.Sleep(200 * time.Millisecond)
-		got, _ := rec.snapshot()
-		missing, dups, unexpected := compareDeliveries(t, got, want)
-		t.Logf("slow standby, subscriber %s: committed %d, may see %d, delivered %d, missing %d, duplicates %d, not allowed %d",
-			u, len(committed), len(want), len(got), len(missing), dups, len(unexpected))
-		if len(missing) > 0 || dups > 0 || len(unexpected) > 0 {
-			t.Errorf("%s: missing %v; duplicates %d; not allowed %v", u, head(missing), dups, head(unexpected))
-		}
+		checkExactlyOnce(t, "slow standby, subscriber "+u, u, rec, committed)
 	}
 	// The test only proves something if checks met invisible commits and waited.
 	waits := histogramCount(t, e.svc.metrics.rlsWaitSeconds)

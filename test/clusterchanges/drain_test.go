@@ -2,16 +2,10 @@ package clusterchanges
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/realtimeops/realtime/internal/pgtest"
-	"github.com/realtimeops/realtime/test/conformance"
 )
 
 // TestDrainKeepsDelivering: SIGTERM starts a 4 s drain that closes the node's two sockets one
@@ -19,22 +13,11 @@ import (
 // Before, SIGTERM stopped the changes stream and the mesh at once, and a client still connected
 // to a draining pod (kubectl drain, rolling update) silently missed those rows.
 func TestDrainKeepsDelivering(t *testing.T) {
-	bin := conformance.BuildNode(t)
-	inst := pgtest.Start(t)
-	db := inst.CreateDatabase(t, "tenant")
+	f := newFixture(t)
+	pool := f.pool
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, inst.DSN(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if _, err := pool.Exec(ctx, seqSQL); err != nil {
-		t.Fatalf("setup: %v", err)
-	}
-	tenants := tenantsFile(t, inst.Host, inst.Port, db)
-	n := startNode(t, bin, "node1", "127.0.0.1", inst.DSN("postgres"), fmt.Sprintf("dr%d", time.Now().UnixNano()%1e9), tenants,
-		"--drain-window", "4s")
+	n := f.node(t, "node1", "127.0.0.1", "--drain-window", "4s")
 	waitFor(t, 30*time.Second, "the node streams the tenant", func() bool { _, s := n.status(); return s })
 	clients := []*client{subscribe(ctx, t, n), subscribe(ctx, t, n)}
 	for _, c := range clients {

@@ -11,11 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/realtimeops/realtime/internal/pgtest"
-	"github.com/realtimeops/realtime/test/conformance"
 )
 
 // TestWALOwnerSIGKILL: three nodes discovered through Postgres; a raw V2 client on every node
@@ -23,25 +18,13 @@ import (
 // committed must reach the clients on both surviving nodes. Logs the failover time: kill → first
 // row committed after the kill delivered on a surviving node.
 func TestWALOwnerSIGKILL(t *testing.T) {
-	bin := conformance.BuildNode(t)
-	inst := pgtest.Start(t)
-	db := inst.CreateDatabase(t, "tenant")
+	f := newFixture(t)
+	pool := f.pool
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, inst.DSN(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	_, err = pool.Exec(ctx, seqSQL)
-	if err != nil {
-		t.Fatalf("setup: %v", err)
-	}
-	tenants := tenantsFile(t, inst.Host, inst.Port, db)
-	cluster := fmt.Sprintf("cc%d", time.Now().UnixNano()%1e9)
 	var nodes []*node
 	for i, ip := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
-		nodes = append(nodes, startNode(t, bin, fmt.Sprintf("node%d", i+1), ip, inst.DSN("postgres"), cluster, tenants))
+		nodes = append(nodes, f.node(t, fmt.Sprintf("node%d", i+1), ip))
 	}
 	var owner *node
 	waitFor(t, 30*time.Second, "a full mesh with one WAL owner", func() bool {

@@ -6,11 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/realtimeops/realtime/internal/pgtest"
 	"github.com/realtimeops/realtime/node/placement"
-	"github.com/realtimeops/realtime/test/conformance"
 )
 
 // TestSubscribersSurviveEarlyOwnerHandoff: a client subscribes on a node while that node is alone
@@ -18,21 +14,10 @@ import (
 // The client must keep receiving every committed row (seen on a real cluster: a node that held a
 // tenant for a moment at start gave its subscribers none of that tenant's changes afterwards).
 func TestSubscribersSurviveEarlyOwnerHandoff(t *testing.T) {
-	bin := conformance.BuildNode(t)
-	inst := pgtest.Start(t)
-	db := inst.CreateDatabase(t, "tenant")
+	f := newFixture(t)
+	pool := f.pool
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, inst.DSN(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if _, err := pool.Exec(ctx, seqSQL); err != nil {
-		t.Fatalf("setup: %v", err)
-	}
-	tenants := tenantsFile(t, inst.Host, inst.Port, db)
-	cluster := fmt.Sprintf("ho%d", time.Now().UnixNano()%1e9)
 	// Name the first node so that it loses the tenant to one of the later ones (rendezvous
 	// hashing over the members, node/placement): the WAL work must move.
 	name := ""
@@ -41,13 +26,13 @@ func TestSubscribersSurviveEarlyOwnerHandoff(t *testing.T) {
 			name = c
 		}
 	}
-	first := startNode(t, bin, name, "127.0.0.1", inst.DSN("postgres"), cluster, tenants)
+	first := f.node(t, name, "127.0.0.1")
 	waitFor(t, 30*time.Second, "the first node streams the tenant alone", func() bool { _, s := first.status(); return s })
 	early := subscribe(ctx, t, first)
 	waitFor(t, 20*time.Second, "Subscribed to PostgreSQL on the first node", func() bool { return early.Subscribed() > 0 })
 	nodes := []*node{first}
 	for i, ip := range []string{"127.0.0.2", "127.0.0.3"} {
-		nodes = append(nodes, startNode(t, bin, fmt.Sprintf("node%d", i+2), ip, inst.DSN("postgres"), cluster, tenants))
+		nodes = append(nodes, f.node(t, fmt.Sprintf("node%d", i+2), ip))
 	}
 	var owner *node
 	waitFor(t, 30*time.Second, "a full mesh with one WAL owner", func() bool {

@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/realtimeops/realtime/internal/pgtest"
 	"github.com/realtimeops/realtime/internal/rowlog"
 	"github.com/realtimeops/realtime/test/conformance"
 )
@@ -108,6 +110,38 @@ do $$ begin
   end if;
 end $$;
 alter publication supabase_realtime add table public.seq;`
+
+// fixture is what every test here starts from: the node binary, a Postgres whose tenant
+// database has public.seq published, the tenants file naming it, and a cluster of its own.
+type fixture struct {
+	bin, tenants, discoveryDSN, cluster string
+	pool                                *pgxpool.Pool // the tenant database, for the test's writes
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	bin := conformance.BuildNode(t)
+	inst := pgtest.Start(t)
+	db := inst.CreateDatabase(t, "tenant")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, inst.DSN(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := pool.Exec(ctx, seqSQL); err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+	return &fixture{bin: bin, tenants: tenantsFile(t, inst.Host, inst.Port, db), discoveryDSN: inst.DSN("postgres"),
+		cluster: fmt.Sprintf("cc%d", time.Now().UnixNano()%1e9), pool: pool}
+}
+
+// node starts a node of the fixture's cluster.
+func (f *fixture) node(t *testing.T, name, ip string, extra ...string) *node {
+	t.Helper()
+	return startNode(t, f.bin, name, ip, f.discoveryDSN, f.cluster, f.tenants, extra...)
+}
 
 // startNode starts a clustered node; extra flags come last and override the defaults (the flag
 // package keeps the last value).
