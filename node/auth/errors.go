@@ -1,5 +1,8 @@
-// Package auth verifies Realtime JWTs exactly as spec 1.4 (HS*, RS*, ES*, EdDSA via JWKS) using only
-// the standard library, and maps failures to the client texts of spec 1.5, 1.6 and 3.3.
+// Package auth verifies Realtime JWTs as upstream does (HS*, RS*, ES*, EdDSA via JWKS). Signatures
+// are checked by golang-jwt and JWKs parsed by go-jose; this package keeps only what is upstream's
+// own: the token cleaning, the order in which claims and header are peeked, the key-selection
+// table, the exp/iat/claim-validator rules, and the mapping of failures onto upstream's exact
+// client texts (spec 1.5, 1.6 and 3.3).
 package auth
 
 import (
@@ -48,7 +51,13 @@ type Error struct {
 	ExpiredFor int64
 	// Detail is a log-only explanation for KindGeneric; never shown to clients.
 	Detail string
+	// cause is the library error behind the failure (golang-jwt, go-jose), for errors.Is/As
+	// and logs; never shown to clients.
+	cause error
 }
+
+// Unwrap returns the library error behind the failure, if any.
+func (e *Error) Unwrap() error { return e.cause }
 
 // Fixed client-facing texts (spec 1.5, 1.6, 3.3).
 const (

@@ -62,3 +62,63 @@ func BenchmarkVerifyRS256(b *testing.B) {
 		}
 	}
 }
+
+// FuzzTamper changes one byte of a valid token (HS256, RS256, ES256 or EdDSA) or cuts it: a
+// token that still verifies must carry exactly the original claims (base64 padding bits and
+// dropped whitespace may change the text, never the meaning).
+func FuzzTamper(f *testing.F) {
+	k := keys(f)
+	ks := must(NewKeySet(k.secret, k.jwks))
+	c := goodClaims()
+	tokens := []string{
+		tok(f, hdr("HS256", ""), k.secret, c), tok(f, hdr("RS256", "rsa1"), k.rsa, c),
+		tok(f, hdr("ES256", "ec256"), k.ec256, c), tok(f, hdr("EdDSA", "ed1"), k.ed, c),
+	}
+	want := must(ks.VerifyConn(tokens[0], testNow))
+	for i := range tokens {
+		f.Add(uint8(i), uint16(0), byte('x'), false)
+		f.Add(uint8(i), uint16(len(tokens[i])-1), byte('A'), false)
+		f.Add(uint8(i), uint16(30), byte('.'), true)
+	}
+	f.Fuzz(func(t *testing.T, which uint8, pos uint16, b byte, cut bool) {
+		orig := tokens[int(which)%len(tokens)]
+		i := int(pos) % len(orig)
+		var mutated string
+		if cut {
+			mutated = orig[:i]
+		} else {
+			mutated = orig[:i] + string([]byte{b}) + orig[i+1:]
+		}
+		got, err := ks.VerifyConn(mutated, testNow)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error %T is not *Error", err)
+			}
+			return
+		}
+		if string(must(jsonMarshal(got))) != string(must(jsonMarshal(want))) {
+			t.Fatalf("tampered token %q verified with claims %v, want %v", mutated, got, want)
+		}
+	})
+}
+
+// FuzzForeignKey signs arbitrary header and claims JSON with keys the tenant does not hold: no
+// such token may ever verify, whatever the header says (alg, kid, jwk, jku, duplicates).
+func FuzzForeignKey(f *testing.F) {
+	k := keys(f)
+	ks := must(NewKeySet(k.secret, k.jwks))
+	foreignHS := []byte("not-the-tenant-secret-but-just-as-long!!")
+	foreignEC := must(ecdsaKey())
+	for _, h := range []string{`{"alg":"HS256"}`, `{"alg":"HS256","kid":"oct1"}`, `{"alg":"RS256","kid":"rsa1"}`,
+		`{"alg":"ES256","kid":"ec256"}`, `{"alg":"none"}`, `{"alg":"EdDSA","kid":"ed1"}`, `{"alg":"HS256","alg":"ES256","kid":"ec256"}`} {
+		f.Add(h, `{"role":"service_role","exp":9999999999}`)
+	}
+	f.Fuzz(func(t *testing.T, header, claims string) {
+		input := b64url([]byte(header)) + "." + b64url([]byte(claims))
+		for _, sig := range [][]byte{hmacSum(foreignHS, input), esSig(foreignEC, input), hmacSum(k.rsa.N.Bytes(), input)} {
+			if _, err := ks.Verify(input+"."+b64url(sig), testNow); err == nil {
+				t.Fatalf("token with header %q signed by a foreign key verified", header)
+			}
+		}
+	})
+}

@@ -1,21 +1,24 @@
 package auth
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
-// jwk is one parsed entry of a JSON Web Key Set. pub holds the usable key; err is set when the
-// entry matched a supported kty but its material is unusable (reported only when selected,
-// so one bad key does not take down a whole tenant).
+// jwk is one entry of a JSON Web Key Set. kty, kid and crv are read from the raw JSON because
+// upstream selects keys on those raw values (jwt_verification.ex generate_signer); the key
+// material is parsed by go-jose. pub holds the usable public key; err is set when the entry has
+// a supported kty but go-jose refuses its material (reported only when selected, so one bad key
+// does not take down a whole tenant).
 type jwk struct {
 	kty, kid, crv string
 	hasKid        bool // upstream compares kid with ==, so a non-string kid never matches
@@ -26,7 +29,8 @@ type jwk struct {
 // KeySet holds a tenant's verification keys, parsed once.
 type KeySet struct {
 	secret []byte
-	// hasKeys mirrors upstream's `%{"keys" => keys}` match: JWKS rows of table 1.4 apply only then.
+	// hasKeys mirrors upstream's `%{"keys" => keys}` match: the JWKS rows of the key-selection
+	// table apply only then.
 	hasKeys bool
 	keys    []jwk
 	// claimValidators are required claim values (JWT_CLAIM_VALIDATORS), checked when present.
@@ -83,89 +87,69 @@ func parseJWK(e map[string]any) jwk {
 	j := jwk{kty: str("kty"), kid: str("kid"), crv: str("crv")}
 	_, j.hasKid = e["kid"].(string)
 	switch j.kty {
-	case "RSA":
-		j.pub, j.err = parseRSA(str("n"), str("e"))
-	case "EC":
-		j.pub, j.err = parseEC(j.crv, str("x"), str("y"))
-	case "OKP":
-		j.pub, j.err = parseOKP(j.crv, str("x"))
+	case "RSA", "EC", "OKP":
+		j.pub, j.err = publicKeyOf(e)
 	case "oct":
-		// Only a string k counts (table 1.4); anything else means "no such JWK".
-		if k, ok := e["k"].(string); ok {
-			j.pub, j.err = b64(k)
-		} else {
+		// Only a string k counts (the HS rows of the selection table); anything else means
+		// "no such JWK", so the token falls back to the tenant secret.
+		if _, ok := e["k"].(string); !ok {
 			j.kty = "oct-without-k"
+			break
 		}
+		j.pub, j.err = publicKeyOf(e)
 	}
 	return j
 }
 
-// b64 decodes base64url, tolerating padding some JWK producers add.
-func b64(s string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+// keyMaterial are the base64url members of RSA, EC, OKP and oct JWKs (RFC 7518 section 6).
+var keyMaterial = map[string]bool{"n": true, "e": true, "x": true, "y": true, "k": true, "d": true,
+	"p": true, "q": true, "dp": true, "dq": true, "qi": true}
+
+// publicKeyOf parses one JWK with go-jose (which checks coordinate sizes, that EC points lie on
+// their curve, RSA exponents, Ed25519 key sizes) and returns its public half.
+func publicKeyOf(e map[string]any) (any, error) {
+	// go-jose decodes base64url strictly; some JWK producers pad. Upstream's JOSE accepts both.
+	norm := make(map[string]any, len(e))
+	for name, v := range e {
+		if s, ok := v.(string); ok && keyMaterial[name] {
+			v = strings.TrimRight(s, "=")
+		}
+		norm[name] = v
+	}
+	raw, err := json.Marshal(norm)
+	if err != nil {
+		return nil, fmt.Errorf("re-encode JWK: %w", err)
+	}
+	var key jose.JSONWebKey
+	if err := key.UnmarshalJSON(raw); err != nil {
+		return nil, fmt.Errorf("go-jose: %w", err)
+	}
+	switch k := key.Key.(type) {
+	case []byte:
+		return k, nil
+	case *rsa.PublicKey:
+		return checkRSA(k)
+	case *ecdsa.PublicKey, ed25519.PublicKey:
+		return k, nil
+	case crypto.Signer: // a JWKS that (wrongly) carries private keys: use the public half
+		if pub, ok := k.Public().(*rsa.PublicKey); ok {
+			return checkRSA(pub)
+		}
+		return k.Public(), nil
+	}
+	return nil, fmt.Errorf("unsupported key type %T", key.Key)
 }
 
-func parseRSA(n, e string) (any, error) {
-	nb, err := b64(n)
-	if err != nil || len(nb) == 0 {
-		return nil, errors.New("invalid RSA modulus n")
-	}
-	eb, err := b64(e)
-	if err != nil || len(eb) == 0 || len(eb) > 4 {
-		return nil, errors.New("invalid RSA exponent e")
-	}
-	exp := int(new(big.Int).SetBytes(eb).Int64())
-	if exp < 3 || exp%2 == 0 {
-		return nil, errors.New("invalid RSA exponent e")
-	}
-	mod := new(big.Int).SetBytes(nb)
-	if mod.BitLen() < 1024 {
+// checkRSA refuses moduli under 1024 bits at load time, so Problems() names the key instead of
+// every token failing with a signature error (crypto/rsa refuses them at verify time too).
+func checkRSA(k *rsa.PublicKey) (any, error) {
+	if k.N.BitLen() < 1024 {
 		return nil, errors.New("RSA modulus shorter than 1024 bits")
 	}
-	return &rsa.PublicKey{N: mod, E: exp}, nil
+	return k, nil
 }
 
-func curveFor(crv string) (elliptic.Curve, int) {
-	switch crv {
-	case "P-256":
-		return elliptic.P256(), 32
-	case "P-384":
-		return elliptic.P384(), 48
-	case "P-521":
-		return elliptic.P521(), 66
-	}
-	return nil, 0
-}
-
-func parseEC(crv, x, y string) (any, error) {
-	curve, size := curveFor(crv)
-	if curve == nil {
-		return nil, fmt.Errorf("unsupported EC curve %q", crv)
-	}
-	xb, errX := b64(x)
-	yb, errY := b64(y)
-	if errX != nil || errY != nil || len(xb) != size || len(yb) != size {
-		return nil, errors.New("invalid EC coordinates")
-	}
-	point := append(append([]byte{4}, xb...), yb...)
-	// ParseUncompressedPublicKey checks the point is on the curve.
-	pub, err := ecdsa.ParseUncompressedPublicKey(curve, point)
-	if err != nil {
-		return nil, fmt.Errorf("invalid EC point: %w", err)
-	}
-	return pub, nil
-}
-
-func parseOKP(crv, x string) (any, error) {
-	switch crv {
-	case "Ed25519":
-		xb, err := b64(x)
-		if err != nil || len(xb) != ed25519.PublicKeySize {
-			return nil, errors.New("invalid Ed25519 public key x")
-		}
-		return ed25519.PublicKey(xb), nil
-	case "Ed448":
-		return nil, errors.New("Ed448 is not supported by this implementation")
-	}
-	return nil, fmt.Errorf("unsupported OKP curve %q", crv)
+// b64 decodes base64url, tolerating padding, for peeking at the header and claims segments.
+func b64(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 }

@@ -1,72 +1,75 @@
 package auth
 
 import (
-	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/hmac"
-	"crypto/rsa"
-	_ "crypto/sha256" // register SHA-256 for crypto.Hash.New
-	_ "crypto/sha512" // register SHA-384/512
-	"math/big"
+	"fmt"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
-// algFamily groups the header algs of table 1.4.
+// algFamily groups the header algs of the key-selection table (docs/protocol.md#jwt-verification).
 type algFamily int
 
 const (
-	famNone algFamily = iota
-	famHS
+	famHS algFamily = iota + 1
 	famRS
 	famES
 	famEd
 )
 
-var algs = map[string]struct {
-	fam  algFamily
-	hash crypto.Hash
-}{
-	"HS256": {famHS, crypto.SHA256}, "HS384": {famHS, crypto.SHA384}, "HS512": {famHS, crypto.SHA512},
-	"RS256": {famRS, crypto.SHA256}, "RS384": {famRS, crypto.SHA384}, "RS512": {famRS, crypto.SHA512},
-	"ES256": {famES, crypto.SHA256}, "ES384": {famES, crypto.SHA384}, "ES512": {famES, crypto.SHA512},
-	"Ed25519": {famEd, 0}, "Ed448": {famEd, 0}, "EdDSA": {famEd, 0},
+// algs are the header algs upstream accepts (jwt_verification.ex @hs_algorithms ...
+// @ed_algorithms). Anything else, `none` included, has no signer.
+var algs = map[string]algFamily{
+	"HS256": famHS, "HS384": famHS, "HS512": famHS,
+	"RS256": famRS, "RS384": famRS, "RS512": famRS,
+	"ES256": famES, "ES384": famES, "ES512": famES,
+	"Ed25519": famEd, "Ed448": famEd, "EdDSA": famEd,
 }
+
+// ed25519Alias is golang-jwt's EdDSA method under the name JOSE (and so upstream) also accepts
+// for Ed25519 keys. golang-jwt has no Ed448; a token naming it fails as a signature error.
+type ed25519Alias struct{ *jwt.SigningMethodEd25519 }
+
+func (ed25519Alias) Alg() string { return "Ed25519" }
+
+func init() {
+	jwt.RegisterSigningMethod("Ed25519", func() jwt.SigningMethod { return ed25519Alias{jwt.SigningMethodEdDSA} })
+}
+
+var esCurve = map[string]string{"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 
 // verifier is the key chosen for one token.
 type verifier struct {
-	alg  string
-	fam  algFamily
-	hash crypto.Hash
-	key  any
+	alg    string
+	key    any
+	parser *jwt.Parser
 }
 
-// selectKey implements the key-selection table of spec 1.4 row by row.
+// selectKey implements the key-selection table of docs/protocol.md#jwt-verification row by row.
 func (k *KeySet) selectKey(header map[string]any) (*verifier, error) {
 	alg, _ := header["alg"].(string)
 	kid, hasKid := header["kid"].(string)
-	a, known := algs[alg]
+	fam, known := algs[alg]
 	if !known {
 		return nil, &Error{Kind: KindSigner}
 	}
-	v := &verifier{alg: alg, fam: a.fam, hash: a.hash}
 	useJWKS := hasKid && k.hasKeys
 	switch {
-	case a.fam == famHS && useJWKS:
+	case fam == famHS && useJWKS:
 		if j := k.find("oct", kid, nil); j != nil {
-			return v.with(j)
+			return newVerifier(alg, j)
 		}
 		fallthrough // no oct JWK for the kid: the tenant secret (Supabase Auth's usual case)
-	case a.fam == famHS:
+	case fam == famHS:
 		if len(k.secret) == 0 {
 			return nil, &Error{Kind: KindSigner}
 		}
-		v.key = k.secret
-		return v, nil
+		return &verifier{alg: alg, key: k.secret, parser: parserFor(alg)}, nil
 	case !useJWKS:
 		return nil, &Error{Kind: KindSigner}
 	}
 	var j *jwk
-	switch a.fam {
+	switch fam {
 	case famRS:
 		j = k.find("RSA", kid, nil)
 	case famES:
@@ -77,7 +80,7 @@ func (k *KeySet) selectKey(header map[string]any) (*verifier, error) {
 	if j == nil {
 		return nil, &Error{Kind: KindSigner, Kid: kid}
 	}
-	return v.with(j)
+	return newVerifier(alg, j)
 }
 
 // find returns the first JWK with the kty and kid (upstream Enum.find), optionally filtered.
@@ -91,65 +94,38 @@ func (k *KeySet) find(kty, kid string, ok func(*jwk) bool) *jwk {
 	return nil
 }
 
-func (v *verifier) with(j *jwk) (*verifier, error) {
+func newVerifier(alg string, j *jwk) (*verifier, error) {
 	if j.err != nil {
-		return nil, &Error{Kind: KindGeneric, Detail: "unusable JWK " + j.kid + ": " + j.err.Error()}
+		return nil, &Error{Kind: KindGeneric, Detail: "unusable JWK " + j.kid + ": " + j.err.Error(), cause: j.err}
 	}
-	v.key = j.pub
-	return v, nil
+	return &verifier{alg: alg, key: j.pub, parser: parserFor(alg)}, nil
 }
 
-// verify checks the signature of signingInput; any mismatch, including a key that does not
-// fit the alg, is a signature error.
-func (v *verifier) verify(signingInput, sigSeg string) error {
-	sig, err := b64(sigSeg)
-	if err != nil || !v.check([]byte(signingInput), sig) {
-		return &Error{Kind: KindSignature}
+// parsers holds one golang-jwt parser per alg, each accepting only that alg: the header names
+// the alg, selectKey chose the key for it, and the library refuses any other method and any
+// key whose type does not fit the method (HS256 with an RSA key, ES256 with an Ed25519 key).
+// Claims are validated by validate(), which reproduces upstream's exp/iat rules.
+var parsers = func() map[string]*jwt.Parser {
+	m := make(map[string]*jwt.Parser, len(algs))
+	for alg := range algs {
+		m[alg] = jwt.NewParser(jwt.WithValidMethods([]string{alg}), jwt.WithoutClaimsValidation(),
+			jwt.WithPaddingAllowed(), jwt.WithJSONNumber())
+	}
+	return m
+}()
+
+func parserFor(alg string) *jwt.Parser { return parsers[alg] }
+
+// verify checks the token's signature with golang-jwt. Header and claims were already decoded,
+// so any failure here, including a key that does not fit the alg, is a signature error.
+func (v *verifier) verify(token string) error {
+	if ec, ok := v.key.(*ecdsa.PublicKey); ok && ec.Curve.Params().Name != esCurve[v.alg] {
+		// RFC 7518 3.4: the curve is fixed by the alg; golang-jwt checks only the signature size.
+		return &Error{Kind: KindSignature, cause: fmt.Errorf("%s with a %s key", v.alg, ec.Curve.Params().Name)}
+	}
+	_, err := v.parser.Parse(token, func(*jwt.Token) (any, error) { return v.key, nil })
+	if err != nil {
+		return &Error{Kind: KindSignature, cause: err}
 	}
 	return nil
-}
-
-func (v *verifier) check(msg, sig []byte) bool {
-	switch v.fam {
-	case famHS:
-		secret, ok := v.key.([]byte)
-		if !ok {
-			return false
-		}
-		mac := hmac.New(v.hash.New, secret)
-		mac.Write(msg)
-		return hmac.Equal(mac.Sum(nil), sig)
-	case famRS:
-		pub, ok := v.key.(*rsa.PublicKey)
-		return ok && rsa.VerifyPKCS1v15(pub, v.hash, digest(v.hash, msg), sig) == nil
-	case famES:
-		return checkES(v, msg, sig)
-	case famEd:
-		pub, ok := v.key.(ed25519.PublicKey)
-		return ok && ed25519.Verify(pub, msg, sig)
-	}
-	return false
-}
-
-var esCurve = map[string]string{"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
-
-// checkES verifies a JWS ECDSA signature: fixed-size r||s, curve matching the alg (RFC 7518 3.4).
-func checkES(v *verifier, msg, sig []byte) bool {
-	pub, ok := v.key.(*ecdsa.PublicKey)
-	if !ok || pub.Curve.Params().Name != esCurve[v.alg] {
-		return false
-	}
-	size := (pub.Curve.Params().BitSize + 7) / 8
-	if len(sig) != 2*size {
-		return false
-	}
-	r := new(big.Int).SetBytes(sig[:size])
-	s := new(big.Int).SetBytes(sig[size:])
-	return ecdsa.Verify(pub, digest(v.hash, msg), r, s)
-}
-
-func digest(h crypto.Hash, msg []byte) []byte {
-	d := h.New()
-	d.Write(msg)
-	return d.Sum(nil)
 }

@@ -35,7 +35,7 @@ func (k *KeySet) Verify(token string, now time.Time) (Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := key.verify(parts[0]+"."+parts[1], parts[2]); err != nil {
+	if err := key.verify(tok); err != nil {
 		return nil, err
 	}
 	if err := k.validate(claims, now.Unix()); err != nil {
