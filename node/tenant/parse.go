@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
 )
 
 // document is one YAML document of a multi-document file.
@@ -151,7 +153,7 @@ func resolveAll(docs []*TenantDocument, where []document, secrets map[string]map
 		if ns == "" {
 			ns = DefaultNamespace
 		}
-		lookup := func(ref SecretKeyRef) ([]byte, error) {
+		lookup := func(ref realtimev1.SecretKeySelector) ([]byte, error) {
 			vals, ok := secrets[ns+"/"+ref.Name]
 			if !ok {
 				return nil, fmt.Errorf("Secret %s/%s not found in the file", ns, ref.Name)

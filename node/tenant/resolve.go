@@ -5,70 +5,63 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
 	"github.com/realtimeops/realtime/node/auth"
 )
 
-// Defaults applied by Resolve.
-const (
-	DefaultNamespace    = "default"
-	DefaultDatabasePort = 5432
-	DefaultDatabaseName = "postgres"
-	DefaultSSLMode      = "require" // upstream enables TLS unless ssl_enforced is false (spec 7.5)
-)
+// DefaultNamespace is the namespace of a tenants file document without one.
+const DefaultNamespace = "default"
 
 // SecretFunc returns the value of a Secret key in the tenant's namespace.
-type SecretFunc func(ref SecretKeyRef) ([]byte, error)
+type SecretFunc func(ref realtimev1.SecretKeySelector) ([]byte, error)
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-var sslModes = map[string]bool{
-	"disable": true, "allow": true, "prefer": true, "require": true, "verify-ca": true, "verify-full": true,
-}
-
-// Resolve validates spec, resolves its Secret references and applies defaults. Every problem
-// is reported (joined), each prefixed with its field path. Errors never contain secret values.
-func Resolve(meta Meta, spec TenantSpec, secret SecretFunc) (*Tenant, error) {
+// Resolve validates spec (realtimev1.Tenant.Validate, the Go form of the CRD's rules), applies
+// the CRD's defaults (realtimev1.Tenant.Default), parses the JWKS and resolves the Secret
+// references. Every problem is reported (joined), each prefixed with its field path. Errors
+// never contain secret values.
+func Resolve(meta Meta, spec realtimev1.TenantSpec, secret SecretFunc) (*Tenant, error) {
+	obj := &realtimev1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Name: meta.Name, Namespace: meta.Namespace},
+		Spec:       *spec.DeepCopy(),
+	}
 	var errs []error
+	if err := obj.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	fail := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
 	}
+	// Stricter than the CRD, which defaults the switch on for every tenant (the Kubernetes source
+	// drops it for tenants without a database): in a hand-written file it is a mistake.
+	if pgc := spec.PostgresChanges.Enabled; pgc != nil && *pgc && spec.Database == nil {
+		fail("spec.postgresChanges.enabled", "requires spec.database")
+	}
+	obj.Default()
+	s := &obj.Spec
 	t := &Tenant{
-		ExternalID: spec.ExternalID, Name: meta.Name, Namespace: meta.Namespace,
-		Suspend: spec.Suspend, PrivateOnly: spec.PrivateOnly, PresenceEnabled: spec.PresenceEnabled,
+		ExternalID: obj.EffectiveExternalID(), Name: meta.Name, Namespace: meta.Namespace,
+		Suspend: s.Suspend, PrivateOnly: s.PrivateOnly, PresenceEnabled: s.PresenceEnabled,
+		// Without a database the switch has nothing to act on (the CRD defaults it on for
+		// every tenant).
+		PostgresChanges: s.Database != nil && obj.PostgresChangesEnabled(),
+		FailoverDelay:   obj.FailoverDelayDuration(),
+		Limits:          limitsFrom(s.Limits),
 	}
 	if t.Namespace == "" {
 		t.Namespace = DefaultNamespace
 	}
-	if meta.Name == "" {
-		fail("metadata.name", "required")
-	}
-	if t.ExternalID == "" {
-		t.ExternalID = meta.Name
-	}
-	if t.ExternalID != "" && !dnsLabel.MatchString(t.ExternalID) {
-		fail("spec.externalId", "%q is not a DNS label (lowercase a-z, 0-9 and '-', at most 63 characters)", t.ExternalID)
-	}
-	resolveJWT(t, spec.JWT, secret, fail)
-	if spec.Database != nil {
-		t.Database = resolveDatabase(*spec.Database, secret, fail)
-	}
-	if spec.PostgresChanges != nil && spec.PostgresChanges.Enabled {
-		t.PostgresChanges = true
-		if spec.Database == nil {
-			fail("spec.postgresChanges.enabled", "requires spec.database")
+	resolveJWT(t, s.JWT, secret, fail)
+	if db := s.Database; db != nil {
+		t.Database = &Database{Host: db.Host, Port: int(db.Port), Name: db.Name, User: db.User,
+			SSLMode: db.SSLMode, Region: db.Region}
+		if ref := db.PasswordSecretRef; ref != (realtimev1.SecretKeySelector{}) {
+			v, _ := resolveRef("spec.database.passwordSecretRef", ref, secret, fail)
+			t.Database.Password = string(v)
 		}
 	}
-	if spec.FailoverDelay != nil {
-		if t.FailoverDelay = spec.FailoverDelay.Duration; t.FailoverDelay < 0 {
-			fail("spec.failoverDelay", "must not be negative")
-		}
-	}
-	if field := negativeLimit(spec.Limits); field != "" {
-		fail("spec.limits."+field, "must not be negative")
-	}
-	t.Limits = spec.Limits.Defaulted()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -77,7 +70,7 @@ func Resolve(meta Meta, spec TenantSpec, secret SecretFunc) (*Tenant, error) {
 
 type failFunc func(field, format string, args ...any)
 
-func resolveJWT(t *Tenant, spec JWTSpec, secret SecretFunc, fail failFunc) {
+func resolveJWT(t *Tenant, spec realtimev1.JWTSpec, secret SecretFunc, fail failFunc) {
 	if spec.SecretRef != nil {
 		v, ok := resolveRef("spec.jwt.secretRef", *spec.SecretRef, secret, fail)
 		if ok && len(v) == 0 {
@@ -86,9 +79,9 @@ func resolveJWT(t *Tenant, spec JWTSpec, secret SecretFunc, fail failFunc) {
 		t.JWTSecret = v
 	}
 	hasKeys := false
-	if len(spec.JWKS) > 0 && string(spec.JWKS) != "null" {
+	if spec.JWKS != nil && len(spec.JWKS.Raw) > 0 && string(spec.JWKS.Raw) != "null" {
 		var buf bytes.Buffer
-		if err := json.Compact(&buf, spec.JWKS); err != nil {
+		if err := json.Compact(&buf, spec.JWKS.Raw); err != nil {
 			fail("spec.jwt.jwks", "invalid JSON: %v", err)
 			return
 		}
@@ -107,45 +100,16 @@ func resolveJWT(t *Tenant, spec JWTSpec, secret SecretFunc, fail failFunc) {
 		hasKeys = len(set.Keys) > 0
 		t.JWKS = json.RawMessage(buf.Bytes())
 	}
+	// Stricter than the CRD, which accepts an empty key set: a tenant no token can join is a
+	// mistake to report, not to serve.
 	if spec.SecretRef == nil && !hasKeys {
 		fail("spec.jwt", "secretRef or a jwks with at least one key is required")
 	}
 }
 
-func resolveDatabase(spec DatabaseSpec, secret SecretFunc, fail failFunc) *Database {
-	db := &Database{Host: spec.Host, Port: spec.Port, Name: spec.Name, User: spec.User,
-		SSLMode: spec.SSLMode, Region: spec.Region}
-	if db.Host == "" {
-		fail("spec.database.host", "required")
-	}
-	if db.User == "" {
-		fail("spec.database.user", "required")
-	}
-	if db.Port == 0 {
-		db.Port = DefaultDatabasePort
-	}
-	if db.Port < 1 || db.Port > 65535 {
-		fail("spec.database.port", "%d is not a TCP port", db.Port)
-	}
-	if db.Name == "" {
-		db.Name = DefaultDatabaseName
-	}
-	if db.SSLMode == "" {
-		db.SSLMode = DefaultSSLMode
-	}
-	if !sslModes[db.SSLMode] {
-		fail("spec.database.sslMode", "%q is not one of disable, allow, prefer, require, verify-ca, verify-full", db.SSLMode)
-	}
-	if spec.PasswordSecretRef != nil {
-		v, _ := resolveRef("spec.database.passwordSecretRef", *spec.PasswordSecretRef, secret, fail)
-		db.Password = string(v)
-	}
-	return db
-}
-
-func resolveRef(field string, ref SecretKeyRef, secret SecretFunc, fail failFunc) ([]byte, bool) {
+// resolveRef reads one Secret key. A reference without name or key was reported by Validate.
+func resolveRef(field string, ref realtimev1.SecretKeySelector, secret SecretFunc, fail failFunc) ([]byte, bool) {
 	if ref.Name == "" || ref.Key == "" {
-		fail(field, "name and key are required")
 		return nil, false
 	}
 	if secret == nil {
@@ -158,25 +122,4 @@ func resolveRef(field string, ref SecretKeyRef, secret SecretFunc, fail failFunc
 		return nil, false
 	}
 	return v, true
-}
-
-// negativeLimit names the first negative limit field, or "".
-func negativeLimit(l Limits) string {
-	fields := []struct {
-		name string
-		v    int
-	}{
-		{"maxConcurrentUsers", l.MaxConcurrentUsers}, {"maxEventsPerSecond", l.MaxEventsPerSecond},
-		{"maxJoinsPerSecond", l.MaxJoinsPerSecond}, {"maxChannelsPerClient", l.MaxChannelsPerClient},
-		{"maxBytesPerSecond", l.MaxBytesPerSecond}, {"maxPresenceEventsPerSecond", l.MaxPresenceEventsPerSecond},
-		{"maxPayloadSizeInKb", l.MaxPayloadSizeKB},
-		{"maxClientPresenceEventsPerWindow", l.MaxClientPresenceEventsPerWindow},
-		{"clientPresenceWindowMs", l.ClientPresenceWindowMS},
-	}
-	for _, f := range fields {
-		if f.v < 0 {
-			return f.name
-		}
-	}
-	return ""
 }

@@ -5,6 +5,8 @@ package tenant
 import (
 	"encoding/json"
 	"time"
+
+	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
 )
 
 // Tenant is the resolved configuration of one tenant, with Secret references already resolved.
@@ -45,30 +47,36 @@ type Database struct {
 	Region   string
 }
 
-// Limits are the per-tenant limits of spec 7.3, all positive after Defaulted.
+// Limits are the per-tenant limits of spec 7.3, resolved from realtimev1.TenantLimits (which
+// owns the field names and the defaults); all positive after Defaulted.
 type Limits struct {
-	MaxConcurrentUsers               int `json:"maxConcurrentUsers,omitempty"`
-	MaxEventsPerSecond               int `json:"maxEventsPerSecond,omitempty"`
-	MaxJoinsPerSecond                int `json:"maxJoinsPerSecond,omitempty"`
-	MaxChannelsPerClient             int `json:"maxChannelsPerClient,omitempty"`
-	MaxBytesPerSecond                int `json:"maxBytesPerSecond,omitempty"`
-	MaxPresenceEventsPerSecond       int `json:"maxPresenceEventsPerSecond,omitempty"`
-	MaxPayloadSizeKB                 int `json:"maxPayloadSizeInKb,omitempty"`
-	MaxClientPresenceEventsPerWindow int `json:"maxClientPresenceEventsPerWindow,omitempty"`
-	ClientPresenceWindowMS           int `json:"clientPresenceWindowMs,omitempty"`
+	MaxConcurrentUsers               int
+	MaxEventsPerSecond               int
+	MaxJoinsPerSecond                int
+	MaxChannelsPerClient             int
+	MaxBytesPerSecond                int
+	MaxPresenceEventsPerSecond       int
+	MaxPayloadSizeKB                 int
+	MaxClientPresenceEventsPerWindow int
+	ClientPresenceWindowMS           int
 }
 
-// DefaultLimits are the spec's defaults (appendix 12 and table 7.1).
-var DefaultLimits = Limits{
-	MaxConcurrentUsers:               200,
-	MaxEventsPerSecond:               100,
-	MaxJoinsPerSecond:                100,
-	MaxChannelsPerClient:             100,
-	MaxBytesPerSecond:                100000,
-	MaxPresenceEventsPerSecond:       1000,
-	MaxPayloadSizeKB:                 3000,
-	MaxClientPresenceEventsPerWindow: 5,
-	ClientPresenceWindowMS:           30000,
+// DefaultLimits are the spec's defaults (appendix 12 and table 7.1), as the CRD declares them.
+var DefaultLimits = limitsFrom(realtimev1.DefaultTenantLimits)
+
+// limitsFrom converts the spec's limits into the node's.
+func limitsFrom(l realtimev1.TenantLimits) Limits {
+	return Limits{
+		MaxConcurrentUsers:               int(l.MaxConcurrentUsers),
+		MaxEventsPerSecond:               int(l.MaxEventsPerSecond),
+		MaxJoinsPerSecond:                int(l.MaxJoinsPerSecond),
+		MaxChannelsPerClient:             int(l.MaxChannelsPerClient),
+		MaxBytesPerSecond:                int(l.MaxBytesPerSecond),
+		MaxPresenceEventsPerSecond:       int(l.MaxPresenceEventsPerSecond),
+		MaxPayloadSizeKB:                 int(l.MaxPayloadSizeInKb),
+		MaxClientPresenceEventsPerWindow: int(l.MaxClientPresenceEventsPerWindow),
+		ClientPresenceWindowMS:           int(l.ClientPresenceWindowMs),
+	}
 }
 
 // Defaulted returns l with every zero field replaced by its default.

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
 	"github.com/realtimeops/realtime/node/tenant"
 )
 
@@ -73,7 +74,7 @@ func TestRecordFrom(t *testing.T) {
 				t.Fatal(err)
 			}
 			if r.externalID() != tc.wantExt || r.owner != tc.wantOwner || r.needsOwner() != tc.wantNeeds ||
-				!slices.Equal(r.secrets, tc.wantSecrets) || (r.spec.PostgresChanges != nil) != tc.wantPGC {
+				!slices.Equal(r.secrets, tc.wantSecrets) || (r.spec.PostgresChanges.Enabled != nil) != tc.wantPGC {
 				t.Fatalf("record = ext %q owner %q needs %v secrets %q pgc %v",
 					r.externalID(), r.owner, r.needsOwner(), r.secrets, r.spec.PostgresChanges)
 			}
@@ -95,16 +96,16 @@ func TestSecretFuncNeverLeaksValues(t *testing.T) {
 		return store[name], nil
 	}
 	f := secretFunc(get)
-	if v, err := f(tenant.SecretKeyRef{Name: "s", Key: "k"}); err != nil || string(v) != "hunter2" {
+	if v, err := f(realtimev1.SecretKeySelector{Name: "s", Key: "k"}); err != nil || string(v) != "hunter2" {
 		t.Fatalf("value = %q, %v", v, err)
 	}
 	for _, tc := range []struct {
-		ref  tenant.SecretKeyRef
+		ref  realtimev1.SecretKeySelector
 		want string
 	}{
-		{tenant.SecretKeyRef{Name: "missing", Key: "k"}, `Secret "missing" not found`},
-		{tenant.SecretKeyRef{Name: "s", Key: "other"}, `Secret "s" has no key "other"`},
-		{tenant.SecretKeyRef{Name: "broken", Key: "k"}, `read Secret "broken"`},
+		{realtimev1.SecretKeySelector{Name: "missing", Key: "k"}, `Secret "missing" not found`},
+		{realtimev1.SecretKeySelector{Name: "s", Key: "other"}, `Secret "s" has no key "other"`},
+		{realtimev1.SecretKeySelector{Name: "broken", Key: "k"}, `read Secret "broken"`},
 	} {
 		_, err := f(tc.ref)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "hunter2") {
