@@ -60,7 +60,7 @@ func Join(deps *Deps, conn Conn, msg phoenix.Message, subTopic string) (*Channel
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Channel{
 		id: nextID.Add(1), deps: deps, conn: conn, tenant: t, joinRef: msg.JoinRef, SubTopic: subTopic,
-		Wire: "realtime:" + subTopic, Topic: pubsub.Topic(t.ExternalID, subTopic, cfg.Private), cfg: cfg,
+		Wire: pubsub.WireTopic(subTopic), Topic: pubsub.Topic(t.ExternalID, subTopic, cfg.Private), cfg: cfg,
 		presKey: cfg.PresenceKey, ctx: ctx, cancel: cancel, token: token, claims: claims,
 	}
 	if c.presKey == "" {

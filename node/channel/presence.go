@@ -163,6 +163,6 @@ func PresenceRelay(broker *pubsub.Broker, log interface{ Error(string, ...any) }
 		if i := strings.IndexByte(sub, ':'); i >= 0 {
 			sub = sub[i+1:]
 		}
-		broker.PublishLocal(&pubsub.Message{Topic: d.Topic, WireTopic: "realtime:" + sub, Event: phoenix.EventPresenceDiff, Payload: payload})
+		broker.PublishLocal(&pubsub.Message{Topic: d.Topic, WireTopic: pubsub.WireTopic(sub), Event: phoenix.EventPresenceDiff, Payload: payload})
 	}
 }

@@ -71,7 +71,7 @@ func BroadcastSink(broker *pubsub.Broker, rates *limiter.Tenants) changes.Broadc
 			enc = phoenix.EncodingBinary
 		}
 		broker.Publish(&pubsub.Message{
-			Topic: pubsub.Topic(t.ExternalID, topic, private), WireTopic: "realtime:" + topic, Event: phoenix.EventBroadcast,
+			Topic: pubsub.Topic(t.ExternalID, topic, private), WireTopic: pubsub.WireTopic(topic), Event: phoenix.EventBroadcast,
 			User: &phoenix.UserBroadcast{Event: event, Encoding: enc, Meta: meta, Payload: payload}, MetaID: id,
 		})
 	}

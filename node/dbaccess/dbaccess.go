@@ -102,7 +102,7 @@ func (a *Access) Replay(ctx context.Context, t *tenant.Tenant, subTopic string, 
 func replayed(subTopic string, r replay.Message) *pubsub.Message {
 	meta := []byte(`{"replayed":true,"id":`)
 	meta = append(append(meta, phoenix.String(r.ID)...), '}')
-	m := &pubsub.Message{WireTopic: "realtime:" + subTopic, Event: phoenix.EventBroadcast, MetaID: r.ID}
+	m := &pubsub.Message{WireTopic: pubsub.WireTopic(subTopic), Event: phoenix.EventBroadcast, MetaID: r.ID}
 	if r.IsBinary {
 		m.User = &phoenix.UserBroadcast{Event: r.Event, Encoding: phoenix.EncodingBinary, Meta: meta, Payload: r.Binary}
 		return m

@@ -92,11 +92,3 @@ func (b *Broker) HasSubscribers(topic string) bool {
 	defer b.mu.RUnlock()
 	return len(b.topics[topic]) > 0
 }
-
-// Topic builds the tenant-scoped pub/sub topic of spec 3.1.
-func Topic(tenant, subTopic string, private bool) string {
-	if private {
-		return tenant + "-private:" + subTopic
-	}
-	return tenant + ":" + subTopic
-}

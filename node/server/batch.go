@@ -64,7 +64,7 @@ func (s *Server) handleBatchBroadcast(w http.ResponseWriter, r *http.Request) {
 		}
 		events.Add(1)
 		s.deps.Metrics.Events.WithLabelValues(t.ExternalID).Inc()
-		msg := &pubsub.Message{Topic: pubsub.Topic(t.ExternalID, *m.Topic, m.Private), WireTopic: "realtime:" + *m.Topic,
+		msg := &pubsub.Message{Topic: pubsub.Topic(t.ExternalID, *m.Topic, m.Private), WireTopic: pubsub.WireTopic(*m.Topic),
 			Event: phoenix.EventBroadcast, Payload: restPayload(*m.Event, m.Payload, m.ID)}
 		if m.ID != nil {
 			msg.MetaID = *m.ID

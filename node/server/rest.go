@@ -124,7 +124,7 @@ func (s *Server) handleSingleBroadcast(w http.ResponseWriter, r *http.Request) {
 	}
 	events.Add(1)
 	s.deps.Metrics.Events.WithLabelValues(t.ExternalID).Inc()
-	s.deps.Broker.Publish(&pubsub.Message{Topic: pubsub.Topic(t.ExternalID, topic, private), WireTopic: "realtime:" + topic,
+	s.deps.Broker.Publish(&pubsub.Message{Topic: pubsub.Topic(t.ExternalID, topic, private), WireTopic: pubsub.WireTopic(topic),
 		Event: phoenix.EventBroadcast, User: user})
 	w.WriteHeader(http.StatusAccepted)
 }

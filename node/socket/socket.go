@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,7 +179,7 @@ func (s *Socket) route(msg phoenix.Message) {
 }
 
 func (s *Socket) join(msg phoenix.Message) {
-	sub, ok := strings.CutPrefix(msg.Topic, "realtime:")
+	sub, ok := pubsub.SubTopic(msg.Topic)
 	if !ok {
 		s.replyTo(msg, nil, "error", phoenix.ErrorReason("unmatched topic"))
 		return
