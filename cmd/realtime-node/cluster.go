@@ -16,6 +16,7 @@ import (
 	"github.com/realtimeops/realtime/node/cluster"
 	"github.com/realtimeops/realtime/node/clusterwire"
 	"github.com/realtimeops/realtime/node/nodeconfig"
+	"github.com/realtimeops/realtime/node/placement"
 	"github.com/realtimeops/realtime/node/presence"
 	"github.com/realtimeops/realtime/node/pubsub"
 	"github.com/realtimeops/realtime/node/tenant"
@@ -32,12 +33,15 @@ type clusterParts struct {
 
 // changesOwner decides which tenants' WAL this node streams. The operator's assignment (Kubernetes
 // tenant source) stays; without the operator every node computes placement over the live members.
-func (c *clusterParts) changesOwner(src *tenantSource, mapping map[string]string, log *slog.Logger) changes.Owner {
+// The nodes' shared RTT figures (rttOf) and the margin feed that placement.
+func (c *clusterParts) changesOwner(src *tenantSource, mapping map[string]string, rttOf func(node, endpoint string) float64, marginMs float64, log *slog.Logger) changes.Owner {
 	if _, standalone := src.owner.(changes.AlwaysOwner); !standalone {
 		return src.owner
 	}
+	policy := placement.DefaultPolicy
+	policy.MarginMs = marginMs
 	o := remote.NewMeshOwner(remote.OwnerConfig{Mesh: c.mesh, Tenants: src.registry.Get, Mapping: mapping,
-		Members: c.disc.Members, Log: log})
+		Members: c.disc.Members, RTT: rttOf, Policy: &policy, Log: log})
 	c.changes = append(c.changes, o.Run)
 	return o
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/realtimeops/realtime/node/limiter"
 	"github.com/realtimeops/realtime/node/presence"
 	"github.com/realtimeops/realtime/node/pubsub"
+	"github.com/realtimeops/realtime/node/rtt"
 	"github.com/realtimeops/realtime/node/server"
 	"github.com/realtimeops/realtime/node/socket"
 	"github.com/realtimeops/realtime/node/tenant"
@@ -59,9 +60,10 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	pools := tenantdb.NewManager(log, tenantdb.Options{})
 	access := &dbaccess.Access{Pools: pools}
 	deps.Database, deps.Authorizer, deps.Replayer = access, access, access
+	rt := newRTT(cfg, src.registry, cl, reg)
 	owner := src.owner
 	if cl != nil {
-		owner = cl.changesOwner(src, cfg.RegionMapping, log)
+		owner = cl.changesOwner(src, cfg.RegionMapping, rt.rttOf(), cfg.RTT.MarginMs, log)
 	}
 	cdc := changes.NewService(pools, owner, log, reg)
 	cdc.SetBroadcastSink(dbaccess.BroadcastSink(broker, rates))
@@ -88,7 +90,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		DrainWindow:    cfg.DrainWindow,
 		Gatherer:       reg,
 		Log:            log,
-		Status:         statusFunc(cdc, cl),
+		Status:         statusFunc(cdc, cl, rt.prober),
 		Inspector:      inspectorOptions(cfg, log, recentErrors),
 		Socket: socket.Options{
 			MaxFrameBytes: 5_000_000, IdleTimeout: 60 * time.Second, QueueFrames: 4096, QueueBytes: 16 << 20,
@@ -104,7 +106,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		n.runners = append(n.runners, cl.disc.Run, cl.mesh.Run, cl.counters.Run, cl.wiring.Run)
 		n.runners = append(n.runners, cl.changes...)
 	}
-	n.runners = append(n.runners, cdc.Run, func(ctx context.Context) error {
+	n.runners = append(n.runners, rt.prober.Run, cdc.Run, func(ctx context.Context) error {
 		rates.Run(ctx, limiter.TickSeconds*time.Second)
 		return nil
 	})
@@ -124,9 +126,9 @@ func metricsKeySet(secret string) (*auth.KeySet, error) {
 	return keys, nil
 }
 
-func statusFunc(cdc *changes.Service, cl *clusterParts) func() map[string]any {
+func statusFunc(cdc *changes.Service, cl *clusterParts, prober *rtt.Prober) func() map[string]any {
 	return func() map[string]any {
-		out := map[string]any{"replication": cdc.Status()}
+		out := map[string]any{"replication": cdc.Status(), "databaseRTT": prober.Figures()}
 		if cl != nil {
 			out["peers"] = cl.mesh.Peers()
 			out["presenceReplicas"] = cl.wiring.Status()

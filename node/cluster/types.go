@@ -22,6 +22,8 @@ const (
 	TypeChangeUnreg    byte = 23 // channel node → owner: drop a subscription
 	TypeChangeControl  byte = 24 // both ways: claim, release, done, resync, barrier, ack
 	TypeChangeSystem   byte = 25 // owner → channel node: a postgres_changes system message
+
+	TypeRTT byte = 26 // a node's database round-trip times, to every peer (node/rtt)
 )
 
 // messageTypes names every user type above, for the uniqueness test and for logs.
@@ -30,4 +32,5 @@ var messageTypes = map[string]byte{
 	"presence_delta": TypePresenceDelta, "presence_state": TypePresenceState, "presence_ask": TypePresenceAsk,
 	"change": TypeChange, "change_register": TypeChangeRegister, "change_unregister": TypeChangeUnreg,
 	"change_control": TypeChangeControl, "change_system": TypeChangeSystem,
+	"rtt": TypeRTT,
 }

@@ -15,8 +15,8 @@ func TestMessageTypesUnique(t *testing.T) {
 		}
 		byType[typ] = name
 	}
-	if len(messageTypes) != int(TypeChangeSystem-FirstUserType)+1 {
-		t.Errorf("%d registered types, want every constant from %d to %d listed", len(messageTypes), FirstUserType, TypeChangeSystem)
+	if len(messageTypes) != int(TypeRTT-FirstUserType)+1 {
+		t.Errorf("%d registered types, want every constant from %d to %d listed", len(messageTypes), FirstUserType, TypeRTT)
 	}
 }
 

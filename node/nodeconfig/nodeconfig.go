@@ -46,6 +46,8 @@ const (
 	EnvConnectErrorBackoff = "CONNECT_ERROR_BACKOFF_MS"
 	EnvInspector           = "INSPECTOR"
 	EnvInspectorAdminToken = "INSPECTOR_ADMIN_TOKEN"
+	EnvRTTInterval         = "RTT_INTERVAL"
+	EnvRTTHold             = "RTT_HOLD"
 )
 
 var known = []string{
@@ -54,6 +56,7 @@ var known = []string{
 	EnvClusterAddr, EnvClusterPeers, EnvDiscoveryDSN, EnvDiscoveryDNSName, EnvClusterSecret,
 	EnvRegionMapping, EnvTLSCertFile, EnvTLSKeyFile, EnvTLSCAFile, EnvMetricsJWTSecret,
 	EnvChannelErrorBackoff, EnvConnectErrorBackoff, EnvInspector, EnvInspectorAdminToken,
+	EnvRTTInterval, EnvRTTHold,
 }
 
 // Known reports whether name is an environment variable the node reads.
@@ -96,6 +99,16 @@ type Config struct {
 	// (environment only, like every secret) opens its node-wide view.
 	Inspector           bool
 	InspectorAdminToken string
+	// RTT configures database round-trip measurement (node/rtt) and its use in placement.
+	RTT RTT
+}
+
+// RTT: probe every Interval (jittered); a published figure changes after a significant change
+// held for Hold; nodes within MarginMs of the best RTT are as good as the best.
+type RTT struct {
+	Interval time.Duration
+	Hold     time.Duration
+	MarginMs float64
 }
 
 // Cluster selects how this node finds and talks to the others.
@@ -148,6 +161,17 @@ func Load(args []string, getenv func(string) string, presencePulse time.Duration
 		return c, err
 	}
 	fs.DurationVar(&c.DrainWindow, "drain-window", drain, "spread client disconnects over this long on shutdown")
+	rttEvery, err := envDuration(getenv, EnvRTTInterval, 30*time.Second)
+	if err != nil {
+		return c, err
+	}
+	rttHold, err := envDuration(getenv, EnvRTTHold, 2*time.Minute)
+	if err != nil {
+		return c, err
+	}
+	fs.DurationVar(&c.RTT.Interval, "rtt-interval", rttEvery, "measure tenant database round-trip times this often (jittered)")
+	fs.DurationVar(&c.RTT.Hold, "rtt-hold", rttHold, "a published RTT figure follows a significant change only after it held this long")
+	fs.Float64Var(&c.RTT.MarginMs, "rtt-margin-ms", 5, "nodes within this many ms of the best RTT are as good as the best")
 	cl := &c.Cluster
 	fs.StringVar(&cl.Mode, "cluster", getenv(EnvDiscoveryMode), "cluster discovery: none, static, postgres or dns")
 	fs.StringVar(&cl.Name, "cluster-name", env(EnvClusterName, "realtime"), "cluster name (Postgres discovery channel)")

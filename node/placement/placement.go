@@ -3,15 +3,18 @@
 // so the operator, which writes Tenant.status.replication, and standalone nodes, which compute
 // the owner over their live members, get the same answer from the same inputs.
 //
-// Order of preference (spec 8.4 adapted to a Kubernetes cluster):
-//  1. a ready node in the database's region;
-//  2. a ready node in the region the cluster's mapping gives for the database's region;
-//  3. a ready node in the region with the lowest round-trip time measured to the database region;
+// Order of preference (spec 8.4 adapted to a Kubernetes cluster, with measured round-trip times):
+//  1. a ready node in the database's labelled region, unless that region's measured RTT to the
+//     database is worse than the best measured RTT by more than the Policy's margin;
+//  2. the same for the region the cluster's mapping gives for the database's region;
+//  3. the ready nodes whose measured RTT is within the margin of the lowest one (an unlabelled
+//     database, or one whose region has no ready node, is placed by measurement alone);
 //  4. any ready node.
 //
-// Inside the chosen region, rendezvous (highest random weight) hashing on tenant id + node name
+// Inside the chosen set, rendezvous (highest random weight) hashing on tenant id + node name
 // picks the node: every tenant has its own ranking of nodes, so assignments spread evenly, and
-// adding or removing one node only moves the tenants whose top choice it is.
+// adding or removing one node only moves the tenants whose top choice it is. Keeping a current
+// owner, and when a measured improvement is worth a move, is Policy.Place (sticky.go).
 package placement
 
 // Node is one candidate node (a pod).
@@ -22,12 +25,14 @@ type Node struct {
 	Region string
 	// Ready nodes are candidates; callers mark draining, deleting or fenced nodes not ready.
 	Ready bool
-	// RTTms optionally holds round-trip times in milliseconds measured from this node to
-	// database regions, keyed by database region.
-	RTTms map[string]float64
+	// RTTms is the round-trip time in milliseconds measured from this node to this tenant's
+	// database (a robust figure: node/rtt's median of recent samples); 0 or less: not measured.
+	RTTms float64
 }
 
-// Reason says which rule chose the region.
+func (n *Node) measured() bool { return n.RTTms > 0 }
+
+// Reason says which rule chose the node set.
 type Reason string
 
 // Reasons, in order of preference. Every reason except SameRegion is a fallback.
@@ -43,12 +48,37 @@ type Decision struct {
 	Node   string
 	Region string
 	Reason Reason
+	// RTTms is the chosen node's measured RTT (0: not measured); BestRTTms the lowest measured
+	// RTT of any ready node (0: none measured).
+	RTTms, BestRTTms float64
+}
+
+// Policy holds the knobs of the RTT rules. The zero value never lets RTT override a region label
+// (an infinite margin is not expressible, so use DefaultPolicy for the documented behaviour).
+type Policy struct {
+	// MarginMs: a node is as good as the best one when its RTT exceeds the lowest measured RTT
+	// by at most this much. The labelled region keeps the tenant while its RTT is within the
+	// margin, so a label wins over a sub-margin measurement difference.
+	MarginMs float64
+	// MarginRatio, when > 1, also accepts an RTT up to best*MarginRatio (e.g. 2 for "2x").
+	MarginRatio float64
+	// Hysteresis governs moves away from a healthy current owner (Place).
+	Hysteresis Hysteresis
+}
+
+// DefaultPolicy is the operator's and the mesh's default: 5 ms margin, hysteresis per
+// DefaultHysteresis.
+var DefaultPolicy = Policy{MarginMs: 5, Hysteresis: DefaultHysteresis}
+
+// Choose returns the owner of tenantID's database work under DefaultPolicy.
+func Choose(tenantID, dbRegion string, mapping map[string]string, nodes []Node) (Decision, bool) {
+	return DefaultPolicy.Choose(tenantID, dbRegion, mapping, nodes)
 }
 
 // Choose returns the owner of tenantID's database work, whose database is in dbRegion, given the
 // cluster's mapping of database regions to node regions. ok is false when no node is ready.
-func Choose(tenantID, dbRegion string, mapping map[string]string, nodes []Node) (Decision, bool) {
-	region, reason, ok := chooseRegion(dbRegion, mapping, nodes)
+func (p Policy) Choose(tenantID, dbRegion string, mapping map[string]string, nodes []Node) (Decision, bool) {
+	s, ok := p.choose(dbRegion, mapping, nodes)
 	if !ok {
 		return Decision{}, false
 	}
@@ -57,85 +87,90 @@ func Choose(tenantID, dbRegion string, mapping map[string]string, nodes []Node) 
 	seed := seedOf(tenantID)
 	for i := range nodes {
 		n := &nodes[i]
-		if !n.Ready || (reason != AnyRegion && n.Region != region) {
+		if !s.eligible(n) {
 			continue
 		}
-		s := scoreFrom(seed, n.Name)
-		if !found || s > bestScore || (s == bestScore && n.Name < nodes[best].Name) {
-			best, bestScore, found = i, s, true
+		sc := scoreFrom(seed, n.Name)
+		if !found || sc > bestScore || (sc == bestScore && n.Name < nodes[best].Name) {
+			best, bestScore, found = i, sc, true
 		}
 	}
-	return Decision{Node: nodes[best].Name, Region: nodes[best].Region, Reason: reason}, true
+	n := &nodes[best]
+	return Decision{Node: n.Name, Region: n.Region, Reason: s.reason, RTTms: n.RTTms, BestRTTms: s.best}, true
 }
 
-// ChooseSticky is Choose with stability: when current is ready and in the region Choose picks
-// (any region when Choose falls back to AnyRegion), current stays the owner. Moving WAL work
-// costs a slot handoff, so a healthy owner is not moved just because a better-ranked node
-// appeared; it is moved back to its home region as soon as that region has a ready node.
-func ChooseSticky(current, tenantID, dbRegion string, mapping map[string]string, nodes []Node) (Decision, bool) {
-	d, ok := Choose(tenantID, dbRegion, mapping, nodes)
-	if !ok || current == "" || current == d.Node {
-		return d, ok
-	}
-	for i := range nodes {
-		n := &nodes[i]
-		if n.Name != current || !n.Ready {
-			continue
-		}
-		if d.Reason == AnyRegion || n.Region == d.Region {
-			return Decision{Node: n.Name, Region: n.Region, Reason: d.Reason}, true
-		}
-	}
-	return d, true
+// set is the rule that won: the eligible nodes are the ready ones in region ("" = any region)
+// whose RTT, when measured and limited, is within limit; needRTT excludes unmeasured nodes.
+type set struct {
+	reason           Reason
+	region           string
+	limited, needRTT bool
+	limit            float64
+	best             float64
 }
 
-// chooseRegion applies rules 1-4; for AnyRegion the region is "" (every ready node competes).
-func chooseRegion(dbRegion string, mapping map[string]string, nodes []Node) (string, Reason, bool) {
+func (s set) eligible(n *Node) bool {
+	if !n.Ready || (s.region != "" && n.Region != s.region) {
+		return false
+	}
+	if !n.measured() {
+		return !s.needRTT
+	}
+	return !s.limited || n.RTTms <= s.limit
+}
+
+// choose applies rules 1-4.
+func (p Policy) choose(dbRegion string, mapping map[string]string, nodes []Node) (set, bool) {
+	best, haveBest := lowestRTT(nodes)
+	limit := p.limit(best)
+	region := func(r string, reason Reason) (set, bool) {
+		s := set{reason: reason, region: r, limited: haveBest, limit: limit, best: best}
+		for i := range nodes {
+			if s.eligible(&nodes[i]) {
+				return s, true
+			}
+		}
+		return set{}, false
+	}
 	if dbRegion != "" {
-		if hasReady(nodes, dbRegion) {
-			return dbRegion, SameRegion, true
+		if s, ok := region(dbRegion, SameRegion); ok {
+			return s, true
 		}
-		if m := mapping[dbRegion]; m != "" && m != dbRegion && hasReady(nodes, m) {
-			return m, MappedRegion, true
+		if m := mapping[dbRegion]; m != "" && m != dbRegion {
+			if s, ok := region(m, MappedRegion); ok {
+				return s, true
+			}
 		}
-		if r, ok := lowestRTTRegion(dbRegion, nodes); ok {
-			return r, LowestRTT, true
-		}
+	}
+	if haveBest {
+		// Unmeasured nodes are out here: RTT is the only reason this set was chosen.
+		return set{reason: LowestRTT, limited: true, needRTT: true, limit: limit, best: best}, true
 	}
 	for i := range nodes {
 		if nodes[i].Ready {
-			return "", AnyRegion, true
+			return set{reason: AnyRegion}, true
 		}
 	}
-	return "", "", false
+	return set{}, false
 }
 
-func hasReady(nodes []Node, region string) bool {
-	for i := range nodes {
-		if nodes[i].Ready && nodes[i].Region == region {
-			return true
-		}
+// limit is the worst RTT still as good as best.
+func (p Policy) limit(best float64) float64 {
+	l := best + p.MarginMs
+	if p.MarginRatio > 1 && best*p.MarginRatio > l {
+		l = best * p.MarginRatio
 	}
-	return false
+	return l
 }
 
-// lowestRTTRegion returns the region of the ready node with the lowest RTT to dbRegion; ties go
-// to the lexically smaller region so that every caller agrees.
-func lowestRTTRegion(dbRegion string, nodes []Node) (string, bool) {
+// lowestRTT is the lowest measured RTT of a ready node.
+func lowestRTT(nodes []Node) (float64, bool) {
 	best, found := 0.0, false
-	region := ""
 	for i := range nodes {
 		n := &nodes[i]
-		if !n.Ready || n.RTTms == nil {
-			continue
-		}
-		rtt, ok := n.RTTms[dbRegion]
-		if !ok || rtt < 0 || rtt != rtt { // rtt != rtt: NaN
-			continue
-		}
-		if !found || rtt < best || (rtt == best && n.Region < region) {
-			best, region, found = rtt, n.Region, true
+		if n.Ready && n.measured() && (!found || n.RTTms < best) {
+			best, found = n.RTTms, true
 		}
 	}
-	return region, found
+	return best, found
 }

@@ -3,7 +3,6 @@ package placement
 import (
 	"fmt"
 	"hash/fnv"
-	"math"
 	"testing"
 )
 
@@ -72,25 +71,6 @@ func assertReadyMember(t *testing.T, d Decision, ns []Node) {
 		}
 	}
 	t.Fatalf("chose unknown node %q", d.Node)
-}
-
-func TestChooseLowestRTT(t *testing.T) {
-	ns := []Node{
-		{Name: "a", Region: "eu-west", Ready: true, RTTms: map[string]float64{"ap-south-1": 120}},
-		{Name: "b", Region: "ap-east", Ready: true, RTTms: map[string]float64{"ap-south-1": 35}},
-		{Name: "c", Region: "ap-east", Ready: true},
-		{Name: "d", Region: "us-east", Ready: false, RTTms: map[string]float64{"ap-south-1": 5}},
-		{Name: "e", Region: "us-west", Ready: true, RTTms: map[string]float64{"ap-south-1": math.NaN()}},
-	}
-	d, ok := Choose("t", "ap-south-1", nil, ns)
-	if !ok || d.Region != "ap-east" || d.Reason != LowestRTT {
-		t.Fatalf("Choose = %+v %v, want ap-east LowestRTT", d, ok)
-	}
-	// Mapping beats RTT.
-	d, _ = Choose("t", "ap-south-1", map[string]string{"ap-south-1": "eu-west"}, ns)
-	if d.Region != "eu-west" || d.Reason != MappedRegion {
-		t.Fatalf("Choose with mapping = %+v, want eu-west MappedRegion", d)
-	}
 }
 
 func TestChooseSticky(t *testing.T) {

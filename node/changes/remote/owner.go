@@ -34,8 +34,13 @@ type MeshOwner struct {
 	ready   atomic.Bool // warm-up over
 	changed chan struct{}
 
+	rtt          func(node, endpoint string) float64
+	policy       placement.Policy
+	recheckEvery time.Duration
+
 	mu    sync.Mutex
-	owned map[string]bool // last answers, to log ownership changes
+	owned map[string]bool   // last answers, to log ownership changes
+	last  map[string]string // last owner computed per tenant
 }
 
 // OwnerConfig configures a MeshOwner.
@@ -53,6 +58,13 @@ type OwnerConfig struct {
 	MaxWarmup time.Duration
 	// Members lists the members discovery knows (cluster.Discovery.Members); may be nil.
 	Members func() []cluster.Member
+	// RTT returns a node's settled round-trip time to a database endpoint in ms (0: unknown),
+	// rtt.Share.RTT; nil places by the region rules alone.
+	RTT func(node, endpoint string) float64
+	// Policy holds the RTT margin (nil: placement.DefaultPolicy).
+	Policy *placement.Policy
+	// Recheck is how often answers are re-evaluated for RTT changes (default 2 s).
+	Recheck time.Duration
 	Log     *slog.Logger
 }
 
@@ -67,9 +79,17 @@ func NewMeshOwner(cfg OwnerConfig) *MeshOwner {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	policy := placement.DefaultPolicy
+	if cfg.Policy != nil {
+		policy = *cfg.Policy
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = 2 * time.Second
+	}
 	o := &MeshOwner{mesh: cfg.Mesh, tenants: cfg.Tenants, mapping: cfg.Mapping, warmup: cfg.Warmup,
-		maxWarm: cfg.MaxWarmup, members: cfg.Members,
-		log: cfg.Log.With("component", "changes.owner"), changed: make(chan struct{}, 1), owned: map[string]bool{}}
+		maxWarm: cfg.MaxWarmup, members: cfg.Members, rtt: cfg.RTT, policy: policy, recheckEvery: cfg.Recheck,
+		log: cfg.Log.With("component", "changes.owner"), changed: make(chan struct{}, 1), owned: map[string]bool{},
+		last: map[string]string{}}
 	if cfg.Warmup < 0 {
 		o.ready.Store(true)
 	}
@@ -86,12 +106,19 @@ func (o *MeshOwner) Owns(externalID string) bool {
 		return false
 	}
 	self := o.mesh.Self()
-	owner := ChooseOwner(externalID, t.Database.Region, o.mapping, self, o.mesh.Peers())
+	d, nodes := o.choose(t)
+	owner := d.Node
 	mine := owner == self.Name
 	o.mu.Lock()
-	if prev, seen := o.owned[externalID]; !seen || prev != mine {
+	prevOwner, known := o.last[externalID]
+	o.last[externalID] = owner
+	if prev, seen := o.owned[externalID]; !seen || prev != mine || (known && prevOwner != owner) {
 		o.owned[externalID] = mine
-		o.log.Info("tenant WAL ownership", "tenant", externalID, "owner", owner, "self", mine)
+		args := []any{"tenant", externalID, "owner", owner, "self", mine, "owner_rtt_ms", d.RTTms}
+		if known && prevOwner != owner {
+			args = append(append(args, "from", prevOwner), why(prevOwner, d, nodes)...)
+		}
+		o.log.Info("tenant WAL ownership", args...)
 	}
 	o.mu.Unlock()
 	return mine
@@ -110,10 +137,16 @@ func (o *MeshOwner) Run(ctx context.Context) error {
 		defer t.Stop()
 		poll = t.C
 	}
+	recheck := time.NewTicker(o.recheckEvery)
+	defer recheck.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-recheck.C:
+			if !o.ready.Load() || !o.recheck() {
+				continue
+			}
 		case <-poll:
 			if !o.warm(time.Since(start)) {
 				continue
