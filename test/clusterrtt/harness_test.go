@@ -1,0 +1,305 @@
+//go:build linux
+
+package clusterrtt
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/realtimeops/realtime/internal/rowlog"
+)
+
+const jwtSecret = "clusterrtt-test-jwt-secret-0123456789abcdef"
+
+// Ports every node uses on its own address (each node has its own namespace).
+const (
+	httpPort    = 4000
+	clusterPort = 4001
+	adminPort   = 4002
+)
+
+// tenantDB is one tenant whose database is served (through a proxy in dbLeaf's namespace)
+// by the test's Postgres.
+type tenantDB struct {
+	id, region, db string
+	host           string // the proxy address in the database's region
+}
+
+func tenantsFile(t *testing.T, tenants []tenantDB) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: v1\nkind: Secret\nmetadata: {name: jwt, namespace: default}\nstringData: {secret: %s}\n", jwtSecret)
+	b.WriteString("---\napiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: default}\nstringData: {password: postgres}\n")
+	for _, td := range tenants {
+		region := ""
+		if td.region != "" {
+			region = "\n    region: " + td.region
+		}
+		fmt.Fprintf(&b, `---
+apiVersion: realtime.realtimeops.io/v1alpha1
+kind: Tenant
+metadata: {name: %s, namespace: default}
+spec:
+  clusterRef: {name: realtime}
+  externalId: %s
+  jwt: {secretRef: {name: jwt, key: secret}}
+  database:
+    host: %s
+    port: 5432
+    name: %s
+    user: postgres
+    passwordSecretRef: {name: db, key: password}
+    sslMode: disable%s
+  postgresChanges: {enabled: true}
+`, td.id, td.id, td.host, td.db, region)
+	}
+	p := filepath.Join(t.TempDir(), "tenants.yaml")
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// forward accepts on ln (a listener in a database's namespace) and pipes every connection to
+// target (the test's Postgres on loopback) until ln closes.
+func forward(t *testing.T, ln net.Listener, target string) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, up)
+			mu.Unlock()
+			wg.Add(2)
+			go func() { defer wg.Done(); _, _ = io.Copy(up, c); _ = up.(*net.TCPConn).CloseWrite() }()
+			go func() { defer wg.Done(); _, _ = io.Copy(c, up); _ = c.(*net.TCPConn).CloseWrite() }()
+		}
+	}()
+}
+
+// node is one realtime-node process in its own namespace.
+type node struct {
+	name, region, ip string
+	logs             *lockedBuf
+	done             chan struct{}
+	proc             *os.Process
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startNode(t *testing.T, lab *Lab, bin, leaf, peers, tenants string, extra ...string) *node {
+	lf := lab.leaf(leaf)
+	args := []string{"--cluster", "static", "--cluster-peers", peers, "--cluster-addr", fmt.Sprintf("%s:%d", lf.IP, clusterPort),
+		"--node-name", leaf, "--region", lf.Region, "--addr", fmt.Sprintf("%s:%d", lf.IP, httpPort),
+		"--admin-addr", fmt.Sprintf("%s:%d", lf.IP, adminPort), "--tenants", tenants, "--log-level", "info", "--drain-window", "0s"}
+	cmd := lab.Command(leaf, bin, append(args, extra...)...)
+	cmd.Env = append(os.Environ(), "CLUSTER_SECRET=clusterrtt-test-secret-0123456789")
+	n := &node{name: leaf, region: lf.Region, ip: lf.IP, logs: &lockedBuf{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = n.logs, n.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", leaf, err)
+	}
+	n.proc = cmd.Process
+	go func() { _ = cmd.Wait(); close(n.done) }()
+	t.Cleanup(func() {
+		_ = n.proc.Signal(syscall.SIGTERM)
+		select {
+		case <-n.done:
+		case <-time.After(10 * time.Second):
+			_ = n.proc.Kill()
+			<-n.done
+		}
+		if t.Failed() {
+			t.Logf("log of %s:\n%s", leaf, n.logs.String())
+		}
+	})
+	return n
+}
+
+type status struct {
+	Peers       []json.RawMessage `json:"peers"`
+	Replication []struct {
+		Tenant    string `json:"tenant"`
+		Owned     bool   `json:"owned"`
+		Streaming bool   `json:"streaming"`
+	} `json:"replication"`
+	DatabaseRTT map[string]struct {
+		Ms      float64 `json:"ms"`
+		Settled float64 `json:"settled"`
+	} `json:"databaseRTT"`
+}
+
+func (n *node) status() (status, bool) {
+	var st status
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://%s:%d/status", n.ip, adminPort))
+	if err != nil {
+		return st, false
+	}
+	defer resp.Body.Close()
+	return st, json.NewDecoder(resp.Body).Decode(&st) == nil
+}
+
+func (st status) streams(tenant string) bool {
+	for _, r := range st.Replication {
+		if r.Tenant == tenant && r.Owned && r.Streaming {
+			return true
+		}
+	}
+	return false
+}
+
+// owner is the one node streaming tenant; "" when none or more than one does, or a node did not
+// answer.
+func owner(nodes []*node, tenant string) string {
+	found := ""
+	for _, n := range nodes {
+		st, ok := n.status()
+		if !ok {
+			return ""
+		}
+		if st.streams(tenant) {
+			if found != "" {
+				return ""
+			}
+			found = n.name
+		}
+	}
+	return found
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func anonJWT() string {
+	enc := base64.RawURLEncoding
+	head := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	body := enc.EncodeToString([]byte(fmt.Sprintf(`{"role":"anon","exp":%d}`, time.Now().Add(time.Hour).Unix())))
+	mac := hmac.New(sha256.New, []byte(jwtSecret))
+	mac.Write([]byte(head + "." + body))
+	return head + "." + body + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+// subscribe joins realtime:seq for INSERTs on public.seq of tenant through node n; the tenant is
+// named by the Host (tenant.rtt.test), the connection goes to n's address.
+func subscribe(ctx context.Context, t *testing.T, n *node, tenant string) *rowlog.Log {
+	tok := anonJWT()
+	addr := fmt.Sprintf("%s:%d", n.ip, httpPort)
+	var d net.Dialer
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, "tcp", addr)
+	}}}
+	conn, _, err := websocket.Dial(ctx, "ws://"+tenant+".rtt.test:4000/socket/websocket?vsn=2.0.0&apikey="+tok,
+		&websocket.DialOptions{HTTPClient: hc})
+	if err != nil {
+		t.Fatalf("dial %s: %v", n.name, err)
+	}
+	conn.SetReadLimit(1 << 20)
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	join := []any{"1", "1", "realtime:seq", "phx_join", map[string]any{
+		"access_token": tok,
+		"config": map[string]any{
+			"broadcast": map[string]any{"self": false}, "presence": map[string]any{"enabled": false}, "private": false,
+			"postgres_changes": []any{map[string]any{"event": "INSERT", "schema": "public", "table": "seq"}},
+		}}}
+	b, _ := json.Marshal(join)
+	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
+		t.Fatalf("join on %s: %v", n.name, err)
+	}
+	log := rowlog.New()
+	go read(ctx, conn, log)
+	return log
+}
+
+func read(ctx context.Context, conn *websocket.Conn, log *rowlog.Log) {
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		var f []json.RawMessage
+		if json.Unmarshal(data, &f) != nil || len(f) < 5 {
+			continue
+		}
+		var event string
+		_ = json.Unmarshal(f[3], &event)
+		switch event {
+		case "postgres_changes":
+			var p struct {
+				Data struct {
+					Record struct {
+						ID int64 `json:"id"`
+					} `json:"record"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(f[4], &p) == nil {
+				log.Row(p.Data.Record.ID)
+			}
+		case "system":
+			var p struct{ Extension, Status, Message string }
+			if json.Unmarshal(f[4], &p) == nil && p.Extension == "postgres_changes" {
+				log.System(p.Status, p.Message)
+			}
+		}
+	}
+}
