@@ -51,7 +51,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	tracker := presence.NewLocal(presence.ReplicaID{Node: cfg.NodeName, Epoch: time.Now().UnixNano()}, channel.PresenceRelay(broker, log))
 	deps := &channel.Deps{
 		Tenants: src.registry, Broker: broker, Presence: tracker, Rates: rates, Users: channel.NewUsers(),
-		Metrics: channel.NewMetrics(reg), Log: log, ErrorBackoff: cfg.ChannelErrorBackoff,
+		Metrics: channel.NewMetrics(reg), Log: log,
 	}
 	cl, err := newCluster(cfg, log, reg, broker, tracker, deps.Users)
 	if err != nil {
@@ -94,7 +94,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		Inspector:      inspectorOptions(cfg, log, recentErrors),
 		Socket: socket.Options{
 			MaxFrameBytes: 5_000_000, IdleTimeout: 60 * time.Second, QueueFrames: 4096, QueueBytes: 16 << 20,
-			WriteTimeout: 10 * time.Second, ErrorBackoff: deps.ErrorBackoff, Metrics: socket.NewMetrics(reg), Log: log,
+			WriteTimeout: 10 * time.Second, ErrorBackoff: cfg.ChannelErrorBackoff, Metrics: socket.NewMetrics(reg), Log: log,
 		},
 	})
 	n := &node{log: log, tenants: src.registry, server: srv, pools: pools}
@@ -152,10 +152,9 @@ func tenantLimits(reg tenant.Registry) limiter.Limits {
 // broadcasts (realtime.send) flow before anyone subscribes to Postgres Changes, and drops pools
 // and streams of tenants that change or go away.
 func watchDatabases(reg tenant.Registry, cdc *changes.Service, pools *tenantdb.Manager) {
-	releases := map[string]func(){}
 	watch := func(t *tenant.Tenant) {
 		if t != nil && t.Database != nil && !t.Suspend {
-			releases[t.ExternalID] = cdc.Watch(t)
+			cdc.Watch(t)
 		}
 	}
 	if all, ok := reg.(interface{ All() []*tenant.Tenant }); ok {
@@ -165,10 +164,6 @@ func watchDatabases(reg tenant.Registry, cdc *changes.Service, pools *tenantdb.M
 	}
 	reg.Subscribe(func(e tenant.Event) {
 		if e.Old != nil {
-			if release := releases[e.Old.ExternalID]; release != nil {
-				release()
-				delete(releases, e.Old.ExternalID)
-			}
 			if e.New == nil || e.New.Database == nil {
 				cdc.Forget(e.Old.ExternalID)
 			}

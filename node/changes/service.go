@@ -59,12 +59,11 @@ type Service struct {
 
 // tenantState is a tenant's subscriptions and, on the owner, its running stream.
 type tenantState struct {
-	t       *tenant.Tenant
-	reg     *registry
-	watches int
-	worker  *worker
-	cancel  context.CancelFunc
-	done    chan struct{}
+	t      *tenant.Tenant
+	reg    *registry
+	worker *worker
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // NewService creates the service; reg may be nil (no metrics registered).
@@ -104,21 +103,12 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// Watch keeps the tenant's stream running without a subscription (database broadcasts need it).
-func (s *Service) Watch(t *tenant.Tenant) (release func()) {
-	ts := s.tenant(t)
-	s.mu.Lock()
-	ts.watches++
-	s.mu.Unlock()
+// Watch starts the tenant's stream without a subscription (database broadcasts need it). Like a
+// subscription's, the stream then runs until Forget or the loss of ownership: a release would
+// have nothing to stop.
+func (s *Service) Watch(t *tenant.Tenant) {
+	s.tenant(t)
 	s.poke()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.mu.Lock()
-			ts.watches--
-			s.mu.Unlock()
-		})
-	}
 }
 
 func (s *Service) poke() {

@@ -105,8 +105,6 @@ type Deps struct {
 	// ReplicationReadyTimeout bounds the wait for the replication connection (default 1 min).
 	ReplicationReadyTimeout time.Duration
 
-	// ErrorBackoff delays every join error reply (CHANNEL_ERROR_BACKOFF_MS).
-	ErrorBackoff time.Duration
 	// ShuttingDown reports whether the node is draining (joins fail with RealtimeRestarting).
 	ShuttingDown func() bool
 	Now          func() time.Time

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -89,7 +88,7 @@ func newHarnessOpts(t *testing.T, o harnessOpts) *harness {
 	broker := pubsub.NewBroker()
 	deps := &channel.Deps{
 		Tenants: tenants, Broker: broker, Rates: limiter.NewTenants(func(string) (int, int, int) { return 100, 100, 1000 }),
-		Users: channel.NewUsers(), Metrics: channel.NewMetrics(reg), Log: log, ErrorBackoff: 10 * time.Millisecond,
+		Users: channel.NewUsers(), Metrics: channel.NewMetrics(reg), Log: log,
 		Presence: presence.NewLocal(presence.ReplicaID{Node: "test", Epoch: 1}, channel.PresenceRelay(broker, log)),
 	}
 	if wire != nil {
@@ -279,9 +278,4 @@ func containsAll(s string, subs []string) bool {
 		}
 	}
 	return true
-}
-
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

@@ -130,7 +130,7 @@ func (c *testCluster) startNode(i int, ln net.Listener) *testNode {
 	layer := New(Config{Mesh: slowClaims{mesh, c.claimDelay}, Service: svc, Tenants: tenants, Log: log})
 	n := &testNode{name: self.Name, mesh: mesh, owner: owner, svc: svc, layer: layer}
 	n.stop = runAll(c.t, mgr.Close, mesh.Run, owner.Run, layer.Run, svc.Run)
-	c.t.Cleanup(svc.Watch(tn))
+	svc.Watch(tn)
 	return n
 }
 

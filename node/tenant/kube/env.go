@@ -2,7 +2,6 @@ package kube
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 )
@@ -13,11 +12,6 @@ type Env struct {
 	Namespace   string // NAMESPACE
 	ClusterName string // CLUSTER_NAME
 	PodName     string // POD_NAME
-}
-
-// EnvFromOS reads Env from the process environment; the error names every missing variable.
-func EnvFromOS() (Env, error) {
-	return envFrom(os.Getenv)
 }
 
 func envFrom(get func(string) string) (Env, error) {

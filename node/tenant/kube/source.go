@@ -10,7 +10,7 @@
 //
 // Wiring in the node (TENANT_SOURCE=kubernetes, set by the operator):
 //
-//	env, err := kube.EnvFromOS()                 // NAMESPACE, CLUSTER_NAME, POD_NAME
+//	env := kube.Env{...}                          // NAMESPACE, CLUSTER_NAME, POD_NAME (nodeconfig)
 //	rc, err := rest.InClusterConfig()
 //	src, err := kube.NewForConfig(rc, env.Namespace, env.ClusterName, log)
 //	go src.Run(ctx)                              // until ctx ends
