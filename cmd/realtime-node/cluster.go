@@ -76,7 +76,7 @@ func newCluster(cfg config, log *slog.Logger, reg prometheus.Registerer, broker 
 		}
 	}
 	mesh := cluster.NewMesh(self, secret, disc, opts, log, reg)
-	counters := cluster.NewCounters(mesh, cluster.CountersOptions{})
+	counters := cluster.NewCounters(mesh, cluster.CountersOptions{Local: users.Snapshot})
 	// realtime_connections_connected_cluster is exported by channel.Metrics (over deps.Users, which
 	// clusterwire feeds with the other nodes' counts); registering counters.Collector() as well made
 	// every clustered node panic at start ("previously registered descriptor"), seen in real pods.

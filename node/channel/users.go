@@ -3,14 +3,13 @@ package channel
 import "sync"
 
 // Users counts, per tenant, the sockets with at least one joined channel (the concurrent-users
-// limit). Remote is added by the cluster layer with the other nodes' counts.
+// limit): the node's one record of them, which the cluster layer gossips (cluster.Counters reads
+// Snapshot) and completes with the other nodes' counts (Remote).
 type Users struct {
 	mu    sync.Mutex
 	local map[string]int
-	// Remote and OnAdd are set by the cluster layer: other nodes' counts, and a hook that
-	// publishes local changes.
+	// Remote is set by the cluster layer: the other nodes' counts.
 	Remote func(tenant string) int
-	OnAdd  func(tenant string, delta int)
 }
 
 // NewUsers returns an empty counter.
@@ -24,9 +23,6 @@ func (u *Users) Add(tenant string, delta int) {
 		delete(u.local, tenant)
 	}
 	u.mu.Unlock()
-	if u.OnAdd != nil {
-		u.OnAdd(tenant, delta)
-	}
 }
 
 // Local is this node's count for tenant.

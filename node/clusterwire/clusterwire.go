@@ -75,8 +75,7 @@ func New(cfg Config) *Wiring {
 	cfg.Mesh.Handle(cluster.TypePresenceState, w.onState)
 	cfg.Mesh.Handle(cluster.TypePresenceAsk, w.onAsk)
 	if cfg.Users != nil && cfg.Counters != nil {
-		cfg.Users.OnAdd = cfg.Counters.Add
-		cfg.Users.Remote = func(tenant string) int { return cfg.Counters.Total(tenant) - cfg.Counters.Local(tenant) }
+		cfg.Users.Remote = cfg.Counters.Remote
 	}
 	return w
 }
