@@ -128,7 +128,7 @@ type DiscoveryMode string
 const (
 	// DiscoveryDNS polls the headless Service's DNS records.
 	DiscoveryDNS DiscoveryMode = "dns"
-	// DiscoveryPostgres uses LISTEN/NOTIFY heartbeats in a control database (spec 8.1).
+	// DiscoveryPostgres uses LISTEN/NOTIFY heartbeats in a control database (docs/protocol.md#discovery).
 	DiscoveryPostgres DiscoveryMode = "postgres"
 )
 

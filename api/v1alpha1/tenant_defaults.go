@@ -2,7 +2,7 @@ package v1alpha1
 
 import "k8s.io/apimachinery/pkg/api/resource"
 
-// Tenant defaults (spec 7.1 and 7.3), mirrored by the +kubebuilder:default markers.
+// Tenant defaults (docs/protocol.md#tenant-settings and #limits), mirrored by the +kubebuilder:default markers.
 var DefaultTenantLimits = TenantLimits{
 	MaxConcurrentUsers:               200,
 	MaxEventsPerSecond:               100,

@@ -54,7 +54,7 @@ type TenantSpec struct {
 	// +optional
 	FailoverDelay *metav1.Duration `json:"failoverDelay,omitempty"`
 
-	// Limits are the per-tenant limits of the protocol (spec 7.3).
+	// Limits are the per-tenant limits of the protocol (docs/protocol.md#limits).
 	// +kubebuilder:default={}
 	// +optional
 	Limits TenantLimits `json:"limits,omitempty"`
@@ -151,7 +151,7 @@ type PostgresChangesSpec struct {
 	Enabled *bool `json:"enabled,omitempty"`
 }
 
-// TenantLimits are the per-tenant limits of spec 7.3; zero or absent means the default.
+// TenantLimits are the per-tenant limits of docs/protocol.md#limits; zero or absent means the default.
 type TenantLimits struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:default=200

@@ -177,7 +177,7 @@ func (c *client) forget(ref string) {
 	c.mu.Unlock()
 }
 
-// joinPayload is what realtime-js sends for a plain public channel (spec 3.2).
+// joinPayload is what realtime-js sends for a plain public channel (docs/protocol.md#join-payload).
 func joinPayload(token string) map[string]any {
 	return map[string]any{
 		"config": map[string]any{

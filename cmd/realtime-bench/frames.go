@@ -8,7 +8,7 @@ import (
 	"strconv"
 )
 
-// The bench speaks the V2 protocol itself (spec 2.3, 2.4) instead of importing node/phoenix, so
+// The bench speaks the V2 protocol itself (docs/protocol.md#v2-frames, #v2-binary-frames) instead of importing node/phoenix, so
 // it measures the node without trusting the node's own codec.
 
 // textFrame encodes a V2 text frame [join_ref, ref, topic, event, payload].

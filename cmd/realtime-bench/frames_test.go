@@ -7,7 +7,7 @@ import (
 )
 
 func TestUserBroadcastPushSpecExample(t *testing.T) {
-	// The worked example of spec 2.4.
+	// The worked example of docs/protocol.md#v2-binary-frames.
 	got, err := userBroadcastPush("1", "3", "realtime:room1", "cursor", []byte(`{"x":1}`))
 	if err != nil {
 		t.Fatal(err)

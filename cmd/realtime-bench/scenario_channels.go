@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// channelsPerPublisher stays at the spec's default max_channels_per_client (100), so the scenario
+// channelsPerPublisher stays at upstream's default max_channels_per_client (100), so the scenario
 // also runs against a node whose tenant keeps default limits.
 const channelsPerPublisher = 100
 

@@ -20,7 +20,7 @@ import (
 )
 
 // benchTenant is the tenant of a spawned node: limits far above anything the scenarios produce,
-// so the figures measure the node, not its rate limiters (spec 7.3 defaults would refuse the
+// so the figures measure the node, not its rate limiters (docs/protocol.md#limits defaults would refuse the
 // 10,000-socket scenario at 200 users).
 const benchTenant = "bench"
 
@@ -148,7 +148,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// signHS256 mints the bench's client token (role + exp, spec 1.4).
+// signHS256 mints the bench's client token (role + exp, docs/protocol.md#jwt-verification).
 func signHS256(secret string, ttl time.Duration) string {
 	enc := base64.RawURLEncoding
 	header, _ := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT"})

@@ -113,7 +113,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	return n, nil
 }
 
-// metricsKeySet protects /metrics with METRICS_JWT_SECRET when it is set (spec 9.1); without it the
+// metricsKeySet protects /metrics with METRICS_JWT_SECRET when it is set (docs/protocol.md#health-endpoints); without it the
 // endpoint is open, as Prometheus scraping inside a cluster usually expects.
 func metricsKeySet(secret string) (*auth.KeySet, error) {
 	if secret == "" {

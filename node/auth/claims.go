@@ -6,7 +6,7 @@ import (
 )
 
 // Claims are the decoded JWT claims. Numbers are json.Number (exact, re-marshal verbatim),
-// except exp and iat which are rounded to int64 (spec 1.4 step 5).
+// except exp and iat which are rounded to int64 (docs/protocol.md#jwt-verification step 5).
 type Claims map[string]any
 
 // Role is the `role` claim, or "" when absent or not a string.

@@ -2,7 +2,7 @@
 // are checked by golang-jwt and JWKs parsed by go-jose; this package keeps only what is upstream's
 // own: the token cleaning, the order in which claims and header are peeked, the key-selection
 // table, the exp/iat/claim-validator rules, and the mapping of failures onto upstream's exact
-// client texts (spec 1.5, 1.6 and 3.3).
+// client texts (docs/protocol.md#connect-checks, #token-lifecycle and #join-pipeline).
 package auth
 
 import (
@@ -12,7 +12,7 @@ import (
 )
 
 // Kind classifies a verification failure; each kind maps to the fixed client-facing texts of
-// spec 1.5 (connect), 3.3 row 7 (join) and 1.6 (shutdown).
+// docs/protocol.md#connect-checks (connect), #join-pipeline row 7 (join) and #token-lifecycle (shutdown).
 type Kind int
 
 const (
@@ -59,7 +59,7 @@ type Error struct {
 // Unwrap returns the library error behind the failure, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
-// Fixed client-facing texts (spec 1.5, 1.6, 3.3).
+// Fixed client-facing texts (docs/protocol.md#connect-checks, #token-lifecycle, #join-pipeline).
 const (
 	msgMalformed     = "The token provided is not a valid JWT"
 	msgSignature     = "Failed to validate JWT signature"
@@ -118,7 +118,7 @@ func (e *Error) message() string {
 	}
 }
 
-// Code is the operational log code of spec 7.6 for this failure.
+// Code is the operational log code of docs/protocol.md#error-codes for this failure.
 func (e *Error) Code() string {
 	switch e.Kind {
 	case KindMalformed:
@@ -134,7 +134,7 @@ func (e *Error) Code() string {
 	}
 }
 
-// ConnectStatus is the HTTP status and exact `error` message of the upgrade rejection (table 1.5).
+// ConnectStatus is the HTTP status and exact `error` message of the upgrade rejection (docs/protocol.md#connect-checks).
 func (e *Error) ConnectStatus() (status int, message string) {
 	switch e.Kind {
 	case KindMalformed:
@@ -154,7 +154,7 @@ func (e *Error) ConnectStatus() (status int, message string) {
 	}
 }
 
-// JoinReason is the exact `response.reason` of a rejected phx_join (3.3 row 7).
+// JoinReason is the exact `response.reason` of a rejected phx_join (docs/protocol.md#join-pipeline row 7).
 func (e *Error) JoinReason() string {
 	if e.Kind == KindGeneric {
 		return msgUnknownJoin

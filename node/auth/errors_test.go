@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestErrorMessages pins every client-facing text of spec 1.5, 1.6 and 3.3 row 7.
+// TestErrorMessages pins every client-facing text of docs/protocol.md#connect-checks, #token-lifecycle and #join-pipeline row 7.
 func TestErrorMessages(t *testing.T) {
 	const signer = "Failed to generate JWT signer, check your JWT secret or JWKS configuration"
 	const signerKid = `Failed to generate JWT signer for key ID (kid) "abc-1", check your JWT secret or JWKS configuration`

@@ -10,10 +10,10 @@ import (
 	"unicode"
 )
 
-// Verify runs steps 1-5 of spec 1.4: clean, peek claims and header, pick the key, check the
+// Verify runs steps 1-5 of docs/protocol.md#jwt-verification: clean, peek claims and header, pick the key, check the
 // signature, validate exp/iat and the claim validators. Errors are always *Error. When the
 // signature verified but a claim check failed, the claims are returned with the error so
-// callers can log sub/iss/exp (spec 10.2).
+// callers can log sub/iss/exp (docs/protocol.md#upstream-tests).
 func (k *KeySet) Verify(token string, now time.Time) (Claims, error) {
 	tok, ok := clean(token)
 	if !ok {
@@ -70,7 +70,7 @@ func hasKeys(c Claims, names ...string) bool {
 	return true
 }
 
-// clean URL-decodes the token and drops every whitespace character (spec 1.4 input cleaning).
+// clean URL-decodes the token and drops every whitespace character (docs/protocol.md#jwt-verification input cleaning).
 // Like Elixir's URI.decode, '+' stays '+'.
 func clean(token string) (string, bool) {
 	dec, err := url.PathUnescape(token)

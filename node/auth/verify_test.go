@@ -40,7 +40,7 @@ func kindOf(err error) (Kind, string, bool) {
 	return 0, "", false
 }
 
-// TestKeySelection covers every row of the key-selection table of spec 1.4.
+// TestKeySelection covers every row of the key-selection table of docs/protocol.md#jwt-verification.
 func TestKeySelection(t *testing.T) {
 	k := keys(t)
 	withJWKS := must(NewKeySet(k.secret, k.jwks))

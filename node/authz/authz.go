@@ -1,5 +1,5 @@
 // Package authz decides what a user may do on a private channel by running the tenant's own RLS
-// policies on realtime.messages (spec 4.7): a read check with probe rows that are rolled back, and a
+// policies on realtime.messages (docs/protocol.md#private-channels): a read check with probe rows that are rolled back, and a
 // write check with one savepointed insert per extension.
 package authz
 

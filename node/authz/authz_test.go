@@ -19,7 +19,7 @@ import (
 const userID = "8d7f1a52-9d3b-4c6e-9a41-0e5c2b1f7a10"
 
 // setup starts Postgres, connects a tenant through tenantdb (migrations + partitions) and installs
-// the typical policies of spec 4.7.
+// the typical policies of docs/protocol.md#private-channels.
 func setup(t *testing.T) (*pgtest.Instance, *pgxpool.Pool) { return setupTB(t) }
 
 func setupTB(t testing.TB) (*pgtest.Instance, *pgxpool.Pool) {

@@ -25,7 +25,7 @@ func stateOf(b bool) State {
 	return Denied
 }
 
-// Policies is one channel's permission state (spec 4.7).
+// Policies is one channel's permission state (docs/protocol.md#private-channels).
 type Policies struct {
 	BroadcastRead, BroadcastWrite, PresenceRead, PresenceWrite State
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/realtimeops/realtime/node/tenantdb"
 )
 
-// Kind classifies a failed authorization check (spec 4.7 error table).
+// Kind classifies a failed authorization check (docs/protocol.md#private-channels error table).
 type Kind int
 
 const (
@@ -33,11 +33,11 @@ var kindNames = map[Kind]string{
 	KindUnavailable: "UnableToConnectToProject", KindPoolExhausted: "IncreaseConnectionPool", KindUnknown: "UnableToSetPolicies",
 }
 
-// String is the log code of spec 7.6 for the kind.
+// String is the log code of docs/protocol.md#error-codes for the kind.
 func (k Kind) String() string { return kindNames[k] }
 
 // Error is a failed check. Err is the cause and may hold SQL details: log it, never send it, except
-// the query-canceled text which the spec puts in the join reason.
+// the query-canceled text which docs/protocol.md#join-pipeline puts in the join reason.
 type Error struct {
 	Kind Kind
 	Err  error
@@ -46,12 +46,12 @@ type Error struct {
 func (e *Error) Error() string { return e.Kind.String() + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-// Unauthorized is the join reason for a private channel the user may not read (spec 3.3 row 9).
+// Unauthorized is the join reason for a private channel the user may not read (docs/protocol.md#join-pipeline row 9).
 func Unauthorized(subTopic string) string {
 	return "Unauthorized: You do not have permissions to read from this Channel topic: " + subTopic
 }
 
-// JoinReason is the phx_join error reason of spec 3.3 row 9.
+// JoinReason is the phx_join error reason of docs/protocol.md#join-pipeline row 9.
 func (e *Error) JoinReason(subTopic string) string {
 	switch e.Kind {
 	case KindPolicy:
@@ -69,7 +69,7 @@ func (e *Error) JoinReason(subTopic string) string {
 	}
 }
 
-// REST is the status and message of a private REST broadcast that failed authorization (spec 4.4).
+// REST is the status and message of a private REST broadcast that failed authorization (docs/protocol.md#rest-single-broadcast).
 func (e *Error) REST() (status int, message string) {
 	switch e.Kind {
 	case KindPolicy:

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// PoolGuard implements the IncreaseConnectionPool rule of spec 4.7: when at least Size checkout
+// PoolGuard implements the IncreaseConnectionPool rule of docs/protocol.md#private-channels: when at least Size checkout
 // failures (KindPoolExhausted) happen within Window, the tenant is flagged and further checks fail
 // fast, without queueing on a pool that is already too small, until those failures age out.
 // One PoolGuard per tenant pool; safe for concurrent use.

@@ -1,6 +1,6 @@
-// Package changes implements Postgres Changes (spec section 6): it streams each owned tenant's
+// Package changes implements Postgres Changes (docs/protocol.md#postgres-changes): it streams each owned tenant's
 // permanent logical replication slot (pgoutput), decodes row changes into the JSON Supabase
-// Realtime sends, matches them against the bindings of joined channels (filters of 6.2), checks row
+// Realtime sends, matches them against the bindings of joined channels (docs/protocol.md#filters), checks row
 // visibility under RLS in batches, and hands each change to the subscribers before confirming the
 // slot position, so nothing committed is lost when the stream or the node restarts.
 package changes
@@ -19,20 +19,20 @@ type Binding struct {
 	// Raw is the client's binding object, echoed verbatim (plus "id") in the join reply.
 	Raw json.RawMessage
 	// Event is INSERT, UPDATE, DELETE or "*"; Schema and Table are names or "*"; Filter is the
-	// client's filter string (empty when none). These are the normalised values of spec 6.1.
+	// client's filter string (empty when none). These are the normalised values of docs/protocol.md#change-bindings.
 	Event, Schema, Table, Filter string
 	// ID is a stable 27-bit hash of Raw: identical bindings get identical ids.
 	ID int64
 
 	conds     []Cond   // parsed Filter
 	selected  []string // nil = all columns
-	paramsErr string   // non-empty: the system error text of spec 3.6; the binding never matches
+	paramsErr string   // non-empty: the system error text of docs/protocol.md#system-messages; the binding never matches
 }
 
 // ParseBindings parses config.postgres_changes: null means none, null entries are dropped, every
 // other entry must be a JSON object. Parameter errors (bad filter, missing schema...) do not fail the
 // parse: they are kept on the binding and reported by Subscribe as system messages, because the join
-// reply must still echo every binding (spec 3.4).
+// reply must still echo every binding (docs/protocol.md#join-reply).
 func ParseBindings(raw json.RawMessage) ([]Binding, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
@@ -112,7 +112,7 @@ func (b Binding) ReplyJSON() json.RawMessage {
 	return out.Bytes()
 }
 
-// params are the parsed subscription parameters of spec 6.1.
+// params are the parsed subscription parameters of docs/protocol.md#change-bindings.
 type params struct {
 	event, schema, table, filter string
 	conds                        []Cond
@@ -173,7 +173,7 @@ func actionFilter(v any) string {
 	return "*"
 }
 
-// parseSelect: a list keeps its string elements (empty → all columns, spec 6.1); a string is an
+// parseSelect: a list keeps its string elements (empty → all columns, docs/protocol.md#change-bindings); a string is an
 // error; anything else means all columns.
 func parseSelect(m map[string]any) ([]string, error) {
 	switch v := m["select"].(type) {

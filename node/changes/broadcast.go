@@ -9,7 +9,7 @@ import (
 )
 
 // BroadcastSink receives database broadcasts (rows inserted into realtime.messages by
-// realtime.send / realtime.broadcast_changes, spec 4.5). payload is the JSON text of the payload
+// realtime.send / realtime.broadcast_changes, docs/protocol.md#database-broadcast). payload is the JSON text of the payload
 // column, or the raw bytes of binary_payload when binary is true; id is the row's uuid. It must not
 // block for long: the stream waits for it before confirming the slot position.
 type BroadcastSink func(t *tenant.Tenant, topic string, private bool, event string, payload []byte, binary bool, id string)

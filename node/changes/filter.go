@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Cond is one condition of a filter (spec 6.2): `<Column>=[not.]<Op>.<Value>`.
+// Cond is one condition of a filter (docs/protocol.md#filters): `<Column>=[not.]<Op>.<Value>`.
 type Cond struct {
 	Column string
 	// Op is one of eq neq lt lte gt gte in like ilike is match imatch isdistinct.
@@ -24,7 +24,7 @@ var filterOps = map[string]bool{
 const filterErrPrefix = "Error parsing `filter` params: "
 
 // ParseFilter parses a filter string; an empty or blank filter has no conditions. Errors carry the
-// full system message text of spec 3.6.
+// full system message text of docs/protocol.md#system-messages.
 func ParseFilter(filter string) ([]Cond, error) {
 	trimmed := strings.TrimSpace(filter)
 	if trimmed == "" {

@@ -20,7 +20,7 @@ type compiledCond struct {
 }
 
 // eval is the three-valued result of the condition collapsed to "matches": a NULL result (a NULL
-// column compared with anything) never matches, negated or not (spec 6.2).
+// column compared with anything) never matches, negated or not (docs/protocol.md#filters).
 func (c *compiledCond) eval(v colVal) bool {
 	switch c.Op {
 	case "is":

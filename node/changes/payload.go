@@ -6,7 +6,7 @@ const (
 	errNoPK         = "Error 400: Bad Request, no primary key"
 	errUnauthorized = "Error 401: Unauthorized"
 	errTooLarge     = "Error 413: Payload Too Large"
-	// smallValueBytes is the largest JSON value kept in an oversized record (spec 6.6).
+	// smallValueBytes is the largest JSON value kept in an oversized record (docs/protocol.md#row-visibility).
 	smallValueBytes = 64
 )
 
@@ -75,7 +75,7 @@ func isPK(rel *relation, i int) bool {
 	return false
 }
 
-// encodeData renders the "data" object of a postgres_changes message (spec 6.7), keys in the order
+// encodeData renders the "data" object of a postgres_changes message (docs/protocol.md#change-payloads), keys in the order
 // the Elixir server's JSON encoder writes them (alphabetical).
 func encodeData(ch *change, commit time.Time, v view, maxRecordBytes int) []byte {
 	rel := ch.rel

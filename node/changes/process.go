@@ -8,7 +8,7 @@ import (
 const (
 	maxBatchTxns    = 512
 	maxBatchChanges = 20000
-	// defaultMaxRecordBytes is the tenant setting poll_max_record_bytes' default (spec 6.5).
+	// defaultMaxRecordBytes is the tenant setting poll_max_record_bytes' default (docs/protocol.md#wal-stream).
 	defaultMaxRecordBytes = 1 << 20
 )
 

@@ -35,7 +35,7 @@ type rlsTarget struct {
 }
 
 // checkRLS decides, for every match that needs it, whether the subscriber's role and claims may
-// SELECT the row (spec 6.6). Instead of one query per subscriber per change, it runs one query per
+// SELECT the row (docs/protocol.md#row-visibility). Instead of one query per subscriber per change, it runs one query per
 // (relation, role, claims group) per batch with all the batch's primary keys, and sends all of
 // them in one round trip (a pipelined read-only transaction). Each group is a separate statement
 // after its own set_config, so policies using (select auth.uid()) — an InitPlan, evaluated once

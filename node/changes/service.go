@@ -17,9 +17,9 @@ import (
 // Subscriber is a joined channel's end of Postgres Changes.
 type Subscriber interface {
 	// PostgresChange delivers one change to the channel's bindings ids. data is the encoded "data"
-	// object of spec 6.7, shared by all subscribers: do not modify it. Must not block.
+	// object of docs/protocol.md#change-payloads, shared by all subscribers: do not modify it. Must not block.
 	PostgresChange(ids []int64, data json.RawMessage)
-	// System delivers a postgres_changes system message (spec 3.6), e.g. ("ok", "Subscribed to
+	// System delivers a postgres_changes system message (docs/protocol.md#system-messages), e.g. ("ok", "Subscribed to
 	// PostgreSQL"). Must not block.
 	System(status, message string)
 }

@@ -16,7 +16,7 @@ import (
 const (
 	// ChangesPublication is the publication of tables whose changes Postgres Changes delivers.
 	ChangesPublication = "supabase_realtime"
-	// MessagesPublication holds realtime.messages for database broadcasts (spec 4.5). It is streamed
+	// MessagesPublication holds realtime.messages for database broadcasts (docs/protocol.md#database-broadcast). It is streamed
 	// on the same permanent slot as ChangesPublication (see stream.go for why).
 	MessagesPublication = "supabase_realtime_messages_publication"
 	readyPrefix         = "realtime_ready"

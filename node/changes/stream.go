@@ -12,7 +12,7 @@ import (
 )
 
 // One permanent slot per tenant streams both publications: supabase_realtime (Postgres Changes)
-// and the messages publication (database broadcasts). Compared with the spec's second, temporary
+// and the messages publication (database broadcasts). Compared with upstream's second, temporary
 // slot for broadcasts, this keeps one walsender and one decoding pass per tenant, and database
 // broadcasts get the same no-loss guarantee as changes instead of being lost on a restart.
 

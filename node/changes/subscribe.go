@@ -20,7 +20,7 @@ import (
 // SubscribedMessage is the system message sent once the subscription is live.
 const SubscribedMessage = "Subscribed to PostgreSQL"
 
-// permanentError is a subscription error that retrying cannot fix (spec 3.6 "not retried").
+// permanentError is a subscription error that retrying cannot fix (docs/protocol.md#system-messages "not retried").
 type permanentError struct{ msg string }
 
 func (e permanentError) Error() string { return e.msg }
@@ -28,7 +28,7 @@ func (e permanentError) Error() string { return e.msg }
 // Subscribe registers a channel's bindings on tenant t for the subscriber's JWT claims. It returns
 // at once; validation against the database runs in the background and ends with a system message:
 // "Subscribed to PostgreSQL" only when the stream will deliver the next commit (readiness), or an
-// error text of spec 3.6. Transient failures (database unreachable) are reported and retried with
+// error text of docs/protocol.md#system-messages. Transient failures (database unreachable) are reported and retried with
 // backoff until unsubscribe. unsubscribe stops deliveries; it is safe to call more than once.
 func (s *Service) Subscribe(ctx context.Context, t *tenant.Tenant, claims map[string]any, bindings []Binding, sub Subscriber) (unsubscribe func()) {
 	ctx, cancel := context.WithCancel(ctx)

@@ -55,14 +55,14 @@ type Channel struct {
 	eventsMetric, presenceMetric, dbMetric prometheus.Counter
 }
 
-// permissions is the per-channel RLS policy cache of spec 4.7 (private channels only).
+// permissions is the per-channel RLS policy cache of docs/protocol.md#private-channels (private channels only).
 type permissions struct {
 	broadcastRead, presenceRead   bool
 	presenceReadKnown             bool  // presenceRead was evaluated (false until presence is on)
 	broadcastWrite, presenceWrite *bool // nil = unknown
 }
 
-// log is the connection's logger (per-connection log_level, spec 1.2).
+// log is the connection's logger (per-connection log_level, docs/protocol.md#upgrade-parameters).
 func (c *Channel) log() *slog.Logger { return c.conn.Logger() }
 
 // ID returns the channel's node-unique id (also its presence owner).
@@ -134,7 +134,7 @@ func (c *Channel) reply(joinRef, ref json.RawMessage, status string, response js
 	c.conn.Send(pubsub.Frame{Data: phoenix.EncodeReply(c.conn.Version(), joinRef, ref, c.Wire, status, response)})
 }
 
-// System pushes a `system` message for this channel (spec 3.6).
+// System pushes a `system` message for this channel (docs/protocol.md#system-messages).
 func (c *Channel) System(extension, status, message string) {
 	b := make([]byte, 0, 96+len(message))
 	b = append(b, `{"extension":`...)
@@ -148,7 +148,7 @@ func (c *Channel) System(extension, status, message string) {
 	c.push(phoenix.EventSystem, append(b, '}'))
 }
 
-// Shutdown stops the channel after a `system` error with reason (spec 3.6), then phx_close.
+// Shutdown stops the channel after a `system` error with reason (docs/protocol.md#system-messages), then phx_close.
 func (c *Channel) Shutdown(reason string) {
 	if !c.markStopped() {
 		return

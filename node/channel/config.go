@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Config is the parsed join payload (spec 3.2). Invalid fields never fail the join: they are
+// Config is the parsed join payload (docs/protocol.md#join-payload). Invalid fields never fail the join: they are
 // reported in Problems (logged as InvalidJoinPayload) and take their defaults.
 type Config struct {
 	AccessToken      *string
@@ -17,7 +17,7 @@ type Config struct {
 	ReplicationReady bool
 	PresenceEnabled  bool
 	PresenceKey      string // "" = generate
-	// Replay and PostgresChanges are the raw values, read later as the spec describes.
+	// Replay and PostgresChanges are the raw values, read later as docs/protocol.md#join-payload describes.
 	Replay json.RawMessage
 	// ReplayPresent: config.broadcast has a "replay" key, whatever its value (even null).
 	ReplayPresent   bool

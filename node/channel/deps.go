@@ -1,4 +1,4 @@
-// Package channel implements one joined channel of a socket: the join pipeline of spec 3.3, client
+// Package channel implements one joined channel of a socket: the join pipeline of docs/protocol.md#join-pipeline, client
 // events (broadcast, presence, access_token, phx_leave), fan-out delivery, and shutdown.
 package channel
 
@@ -56,7 +56,7 @@ type Changes interface {
 // SubscribeFunc starts the subscription; the returned function ends it.
 type SubscribeFunc func(ctx context.Context, t *tenant.Tenant, claims map[string]any, sink ChangesSink) (unsubscribe func())
 
-// AuthzRequest is the context of a private-channel RLS check (spec 4.7).
+// AuthzRequest is the context of a private-channel RLS check (docs/protocol.md#private-channels).
 type AuthzRequest struct {
 	Topic   string
 	Claims  map[string]any
@@ -69,7 +69,7 @@ type Authorizer interface {
 	Write(ctx context.Context, t *tenant.Tenant, req AuthzRequest) (broadcast, presenceWrite bool, err error)
 }
 
-// Replayer fetches stored private broadcasts for replay on join (spec 4.6).
+// Replayer fetches stored private broadcasts for replay on join (docs/protocol.md#replay).
 type Replayer interface {
 	Replay(ctx context.Context, t *tenant.Tenant, subTopic string, params json.RawMessage) ([]*pubsub.Message, error)
 }

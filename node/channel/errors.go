@@ -17,7 +17,7 @@ func (c *Channel) logError(code, msg string, args ...any) {
 }
 
 // Crash ends the channel after a panic in its handling: the client gets phx_error (ref =
-// join_ref, payload {}, spec 2.6), which realtime-js answers by rejoining with backoff, as it does
+// join_ref, payload {}, docs/protocol.md#control-events), which realtime-js answers by rejoining with backoff, as it does
 // when an Elixir channel process crashes. v is the recovered value.
 func (c *Channel) Crash(v any) {
 	c.logError("UnknownErrorOnChannel", "channel crashed", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))

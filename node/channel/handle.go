@@ -22,12 +22,12 @@ func (c *Channel) HandleIn(msg phoenix.Message) {
 	case phoenix.EventAccessToken:
 		c.handleAccessToken(msg.Payload)
 	default:
-		// Unknown events get no reply but count against the events limiter (spec 2.6).
+		// Unknown events get no reply but count against the events limiter (docs/protocol.md#control-events).
 		c.events.Add(1)
 	}
 }
 
-// handleBroadcast implements spec 4.1.
+// handleBroadcast implements docs/protocol.md#client-broadcast.
 func (c *Channel) handleBroadcast(msg phoenix.Message) {
 	if c.cfg.Private {
 		write, _, ok := c.writePermission()
@@ -56,7 +56,7 @@ func (c *Channel) handleBroadcast(msg phoenix.Message) {
 	}
 }
 
-// writePermission returns the cached RLS write permissions, running the check once (spec 4.7).
+// writePermission returns the cached RLS write permissions, running the check once (docs/protocol.md#private-channels).
 func (c *Channel) writePermission() (broadcast, presence, ok bool) {
 	c.mu.Lock()
 	if c.perms.broadcastWrite != nil {
@@ -87,7 +87,7 @@ type accessTokenPayload struct {
 	AccessToken *string `json:"access_token"`
 }
 
-// handleAccessToken implements the access_token event of spec 1.6 (never replied to).
+// handleAccessToken implements the access_token event of docs/protocol.md#token-lifecycle (never replied to).
 func (c *Channel) handleAccessToken(payload json.RawMessage) {
 	var p accessTokenPayload
 	if json.Unmarshal(payload, &p) != nil || p.AccessToken == nil {
@@ -164,7 +164,7 @@ func shutdownMessage(err error) string {
 	return "The token provided is not a valid JWT"
 }
 
-// scheduleTokenCheck re-validates the token at min(5 min, exp - now) (spec 1.6).
+// scheduleTokenCheck re-validates the token at min(5 min, exp - now) (docs/protocol.md#token-lifecycle).
 func (c *Channel) scheduleTokenCheck() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

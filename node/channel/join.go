@@ -17,7 +17,7 @@ import (
 	"github.com/realtimeops/realtime/node/tenant"
 )
 
-// Join reasons of spec 3.3 that do not come from other packages.
+// Join reasons of docs/protocol.md#join-pipeline that do not come from other packages.
 const (
 	ReasonTopicRequired   = "TopicNameRequired: You must provide a topic name"
 	ReasonRestarting      = "RealtimeRestarting: Realtime is restarting, please standby"
@@ -116,7 +116,7 @@ func checkAdmission(deps *Deps, conn Conn, cfg Config, subTopic string) *Rejecti
 	return nil
 }
 
-// accessToken picks the channel token of spec 1.6.
+// accessToken picks the channel token of docs/protocol.md#token-lifecycle.
 func accessToken(cfg Config, tenantToken string) string {
 	var tok *string
 	switch {
@@ -229,7 +229,7 @@ func (c *Channel) prepareReplay() ([]*pubsub.Message, *Rejection) {
 	return msgs, nil
 }
 
-// start subscribes, replies ok, and performs the post-join pushes of spec 3.5.
+// start subscribes, replies ok, and performs the post-join pushes of docs/protocol.md#post-join-pushes.
 func (c *Channel) start(msg phoenix.Message, replay []*pubsub.Message) {
 	d := c.deps
 	d.Broker.Subscribe(c.Topic, c)
@@ -264,7 +264,7 @@ func (c *Channel) start(msg phoenix.Message, replay []*pubsub.Message) {
 	c.scheduleTokenCheck()
 }
 
-// replayFrame gives text replays the channel's join_ref (spec 4.2); binary frames carry no refs.
+// replayFrame gives text replays the channel's join_ref (docs/protocol.md#broadcast-delivery); binary frames carry no refs.
 func (c *Channel) replayFrame(m *pubsub.Message, f pubsub.Frame) pubsub.Frame {
 	if f.Binary || m.User != nil && c.conn.Version() == phoenix.V2 {
 		return f

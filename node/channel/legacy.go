@@ -8,7 +8,7 @@ import (
 	"github.com/realtimeops/realtime/node/pubsub"
 )
 
-// Legacy joins (spec 3.2): a phx_join whose payload has no "config" key comes from a pre-2.0
+// Legacy joins (docs/protocol.md#join-payload): a phx_join whose payload has no "config" key comes from a pre-2.0
 // client. As upstream (realtime_channel.ex pg_change_params(false, ...), new_api?/1), its
 // sub-topic is a Postgres Changes subscription schema[:table[:filter]] (realtime:public:todos,
 // realtime:public, realtime:* ...), and each change is pushed with the change type as the event
@@ -50,7 +50,7 @@ func (c *Channel) bindingsJSON() json.RawMessage {
 }
 
 // pushLegacyChange delivers a change to a legacy join: event INSERT/UPDATE/DELETE, payload the
-// change record (the "data" object of spec 6.7).
+// change record (the "data" object of docs/protocol.md#change-payloads).
 func (c *Channel) pushLegacyChange(data json.RawMessage) {
 	var rec struct {
 		Type string `json:"type"`

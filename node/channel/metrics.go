@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the channel-level Prometheus series (spec 9.2 names).
+// Metrics are the channel-level Prometheus series (docs/protocol.md#metrics names).
 type Metrics struct {
 	Joins          *prometheus.CounterVec // tenant
 	JoinResults    *prometheus.CounterVec // result

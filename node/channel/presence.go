@@ -19,7 +19,7 @@ type presencePayload struct {
 
 var errorEmpty = json.RawMessage(`{}`)
 
-// handlePresence implements spec 5.2.
+// handlePresence implements docs/protocol.md#presence-events.
 func (c *Channel) handlePresence(msg phoenix.Message) {
 	var p presencePayload
 	if json.Unmarshal(msg.Payload, &p) != nil || p.Event == nil {

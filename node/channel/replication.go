@@ -8,7 +8,7 @@ import (
 )
 
 // Replication reports whether a tenant's replication connection is up, for joins with
-// config.broadcast.replication_ready (spec 3.5, 3.6).
+// config.broadcast.replication_ready (docs/protocol.md#post-join-pushes, #system-messages).
 type Replication interface {
 	// ReplicationReady is (true, nil) once the connection is established, (false,
 	// ErrNoReplication) when it can never be (the tenant has no database), and false with any other
@@ -24,7 +24,7 @@ var ErrNoReplication = errors.New("tenant has no replication connection")
 const (
 	replicationCheckInterval       = 500 * time.Millisecond
 	defaultReplicationReadyTimeout = time.Minute
-	// MessageReplicationReady and MessageReplicationTimeout are the `system` messages of spec 3.6.
+	// MessageReplicationReady and MessageReplicationTimeout are the `system` messages of docs/protocol.md#system-messages.
 	MessageReplicationReady   = "Replication connection established"
 	MessageReplicationTimeout = "Replication connection was not established in time"
 )

@@ -64,7 +64,7 @@ func BenchmarkCrossNodeLatency(b *testing.B) {
 }
 
 // BenchmarkBusCrossRegionLatency: Bus.Publish on node1 (eu) to the us node that is not the
-// relay, i.e. the two-hop path of spec 8.3 (origin -> relay -> region peer).
+// relay, i.e. the two-hop path of docs/protocol.md#routing (origin -> relay -> region peer).
 func BenchmarkBusCrossRegionLatency(b *testing.B) {
 	c := newTestCluster(b, []string{"eu", "eu", "us", "us"}, Options{})
 	const topic = "realtime:bench"

@@ -8,7 +8,7 @@ import "log/slog"
 // be shared with relayed sends still queued: read or keep it, never modify it.
 type DeliverFunc func(origin, key string, payload []byte)
 
-// Bus moves broadcasts through the mesh as spec 8.3 routes them: from the publisher once to each
+// Bus moves broadcasts through the mesh as docs/protocol.md#routing routes them: from the publisher once to each
 // node of its region and once to a relay per other region, which fans out inside its region.
 type Bus struct {
 	m       *Mesh

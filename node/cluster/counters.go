@@ -17,7 +17,7 @@ type CountersOptions struct {
 	Local func() map[string]int
 }
 
-// Counters keeps per-tenant connected-user counts cluster-wide (spec 8.3 "Census"): each node
+// Counters keeps per-tenant connected-user counts cluster-wide (docs/protocol.md#routing "Census"): each node
 // sends its own counts (CountersOptions.Local) to every peer every Interval and at once to a peer
 // that comes up, and keeps what peers reported. A peer's counts disappear when its link goes down.
 type Counters struct {

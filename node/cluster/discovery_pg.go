@@ -42,7 +42,7 @@ func (c *PostgresConfig) defaults() {
 	}
 }
 
-// PostgresDiscovery finds nodes through LISTEN/NOTIFY on a shared Postgres (spec 8.1, the
+// PostgresDiscovery finds nodes through LISTEN/NOTIFY on a shared Postgres (docs/protocol.md#discovery, the
 // libcluster_postgres scheme): every node NOTIFYs its identity on connect and every Interval,
 // answers a newcomer's hello at once, and forgets a peer silent for MissedHeartbeats intervals.
 // Unlike upstream it does forget peers, because the mesh needs the list to stop redialing.

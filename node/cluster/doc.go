@@ -1,7 +1,7 @@
-// Package cluster makes several realtime nodes behave as one service (spec section 8): it finds
+// Package cluster makes several realtime nodes behave as one service (docs/protocol.md#clustering): it finds
 // the other nodes (Discovery: Postgres LISTEN/NOTIFY, DNS, static), keeps one authenticated,
 // ordered, multiplexed TCP link to each of them (Mesh), decides where a broadcast goes (Router,
-// spec 8.3) and moves it there (Bus), and sums per-tenant connected-user counts across the
+// docs/protocol.md#routing) and moves it there (Bus), and sums per-tenant connected-user counts across the
 // cluster (Counters).
 //
 // The package knows nothing about topics, presence or changes: callers hand it opaque payloads

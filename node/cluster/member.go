@@ -11,7 +11,7 @@ type Member struct {
 	// Name identifies the node cluster-wide (e.g. "realtime@10.0.3.7"); empty when the discovery
 	// source cannot know it (DNS), in which case the handshake fills it in.
 	Name string `json:"name"`
-	// Region groups nodes for routing (spec 8.3); empty from DNS until the handshake.
+	// Region groups nodes for routing (docs/protocol.md#routing); empty from DNS until the handshake.
 	Region string `json:"region"`
 	// Addr is host:port of the node's cluster link listener.
 	Addr string `json:"addr"`

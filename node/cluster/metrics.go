@@ -4,7 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// meshMetrics are the link-level metrics (spec 9.2 says keep realtime_* names).
+// meshMetrics are the link-level metrics (docs/protocol.md#metrics says keep realtime_* names).
 type meshMetrics struct {
 	sent, received, bytesSent prometheus.Counter
 	droppedFull, droppedPeer  prometheus.Counter

@@ -6,7 +6,7 @@ import (
 	"github.com/realtimeops/realtime/node/placement"
 )
 
-// Hop says what a node receiving a broadcast must do with it (spec 8.3).
+// Hop says what a node receiving a broadcast must do with it (docs/protocol.md#routing).
 type Hop byte
 
 const (

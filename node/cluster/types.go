@@ -9,8 +9,8 @@ const (
 	// FirstUserType is the lowest type a caller may Handle.
 	FirstUserType byte = 16
 
-	TypeBroadcast     byte = 16 // Bus envelopes (pubsub fan-out, spec 8.3)
-	TypeCounters      byte = 17 // Counters gossip (spec 8.3 "Census")
+	TypeBroadcast     byte = 16 // Bus envelopes (pubsub fan-out, docs/protocol.md#routing)
+	TypeCounters      byte = 17 // Counters gossip (docs/protocol.md#routing "Census")
 	TypePresenceDelta byte = 18 // presence ExtractDelta payloads (node/clusterwire)
 	TypePresenceState byte = 19 // presence FullState payloads
 	TypePresenceAsk   byte = 20 // request a FullState transfer

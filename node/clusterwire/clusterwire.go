@@ -1,5 +1,5 @@
 // Package clusterwire connects the node's local services to the cluster mesh: pub/sub messages go
-// to the other nodes through the region-aware bus (spec 8.3), presence replicates as CRDT deltas
+// to the other nodes through the region-aware bus (docs/protocol.md#routing), presence replicates as CRDT deltas
 // with full-state sync for new or returning nodes, replicas of vanished nodes are marked down
 // after a configurable delay, and connected-user counts are summed across the cluster.
 package clusterwire

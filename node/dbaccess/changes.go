@@ -56,7 +56,7 @@ func (c Changes) Prepare(raw json.RawMessage) (json.RawMessage, channel.Subscrib
 }
 
 // BroadcastSink publishes rows inserted into realtime.messages (realtime.send, broadcast_changes)
-// to the topic's subscribers, as spec 4.5 describes: metadata {"id": id}, JSON or binary payload,
+// to the topic's subscribers, as docs/protocol.md#database-broadcast describes: metadata {"id": id}, JSON or binary payload,
 // the tenant's size and events limits applied.
 func BroadcastSink(broker *pubsub.Broker, rates *limiter.Tenants) changes.BroadcastSink {
 	return func(t *tenant.Tenant, topic string, private bool, event string, payload []byte, binary bool, id string) {

@@ -34,7 +34,7 @@ func (a *Access) Ready(ctx context.Context, t *tenant.Tenant) error {
 	return err
 }
 
-// Read runs the RLS read check of spec 4.7.
+// Read runs the RLS read check of docs/protocol.md#private-channels.
 func (a *Access) Read(ctx context.Context, t *tenant.Tenant, req channel.AuthzRequest, presence bool) (bool, bool, error) {
 	pool, err := a.Pools.Pool(ctx, t)
 	if err != nil {
@@ -43,7 +43,7 @@ func (a *Access) Read(ctx context.Context, t *tenant.Tenant, req channel.AuthzRe
 	return authz.Read(ctx, pool, authz.Request(req), presence)
 }
 
-// Write runs the RLS write check of spec 4.7.
+// Write runs the RLS write check of docs/protocol.md#private-channels.
 func (a *Access) Write(ctx context.Context, t *tenant.Tenant, req channel.AuthzRequest) (bool, bool, error) {
 	pool, err := a.Pools.Pool(ctx, t)
 	if err != nil {
@@ -77,7 +77,7 @@ func (e *reasonError) Error() string {
 func (e *reasonError) Unwrap() error      { return e.err }
 func (e *reasonError) JoinReason() string { return e.reason }
 
-// Replay fetches stored private broadcasts (spec 4.6) as fan-out messages marked replayed.
+// Replay fetches stored private broadcasts (docs/protocol.md#replay) as fan-out messages marked replayed.
 func (a *Access) Replay(ctx context.Context, t *tenant.Tenant, subTopic string, raw json.RawMessage) ([]*pubsub.Message, error) {
 	params, err := replay.Parse(raw)
 	if err != nil {
@@ -98,7 +98,7 @@ func (a *Access) Replay(ctx context.Context, t *tenant.Tenant, subTopic string, 
 	return out, nil
 }
 
-// replayed builds the delivery shapes of spec 4.2 for a replayed row.
+// replayed builds the delivery shapes of docs/protocol.md#broadcast-delivery for a replayed row.
 func replayed(subTopic string, r replay.Message) *pubsub.Message {
 	meta := []byte(`{"replayed":true,"id":`)
 	meta = append(append(meta, phoenix.String(r.ID)...), '}')

@@ -16,7 +16,7 @@ import (
 	"github.com/realtimeops/realtime/node/tenantdb"
 )
 
-// A failed replay shows the client only the spec's reason but keeps the cause for the logs.
+// A failed replay shows the client only upstream's reason but keeps the cause for the logs.
 func TestReplayErrorKeepsCause(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

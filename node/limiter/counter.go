@@ -1,4 +1,4 @@
-// Package limiter implements Supabase Realtime's rate counters (spec 7.3): counts collected over 5 s
+// Package limiter implements Supabase Realtime's rate counters (docs/protocol.md#limits): counts collected over 5 s
 // ticks into at most 12 buckets, averaged per second, with a "triggered" flag updated at each tick,
 // and the fixed-window per-channel presence limiter. Pure logic; the owner drives Tick.
 package limiter
@@ -58,7 +58,7 @@ func (c *Counter) Average() float64 {
 	return c.avg
 }
 
-// Window is the fixed-window per-channel limiter of spec 5.2: at most max calls per window; the
+// Window is the fixed-window per-channel limiter of docs/protocol.md#presence-events: at most max calls per window; the
 // window starts at the first call, a call after its end starts a new window with count 1.
 type Window struct {
 	start int64 // unix ms of the window start; 0 = no window yet

@@ -91,7 +91,7 @@ type Config struct {
 	Cluster       Cluster
 	RegionMapping map[string]string
 	TLS           TLSFiles
-	// MetricsJWTSecret protects /metrics with a Bearer JWT signed with it (spec 9.1).
+	// MetricsJWTSecret protects /metrics with a Bearer JWT signed with it (docs/protocol.md#health-endpoints).
 	MetricsJWTSecret    string
 	ChannelErrorBackoff time.Duration
 	ConnectErrorBackoff time.Duration

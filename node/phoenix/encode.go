@@ -7,7 +7,7 @@ import (
 )
 
 // EncodeText encodes a server message as a text frame for the given serializer. joinRef and ref are
-// raw JSON values (nil = null). V1 never carries join_ref (spec 2.2).
+// raw JSON values (nil = null). V1 never carries join_ref (docs/protocol.md#v1-frames).
 func EncodeText(v Version, joinRef, ref json.RawMessage, topic, event string, payload json.RawMessage) []byte {
 	if len(payload) == 0 {
 		payload = json.RawMessage("{}")
@@ -62,7 +62,7 @@ func ErrorReason(reason string) json.RawMessage {
 }
 
 // EncodeUserBroadcast encodes a kind-4 frame: [4][topic_len][event_len][meta_len][enc] + topic +
-// event + meta + payload. Every string field must fit in one byte (spec 2.4).
+// event + meta + payload. Every string field must fit in one byte (docs/protocol.md#v2-binary-frames).
 func EncodeUserBroadcast(topic string, u *UserBroadcast) ([]byte, error) {
 	if len(topic) > 255 || len(u.Event) > 255 || len(u.Meta) > 255 {
 		return nil, ErrFieldTooLong
@@ -76,7 +76,7 @@ func EncodeUserBroadcast(topic string, u *UserBroadcast) ([]byte, error) {
 }
 
 // UserBroadcastJSON is the JSON object a V1 (or text) subscriber gets for a JSON user broadcast:
-// {"event":E,"payload":P,"type":"broadcast"[,"meta":M]} (spec 4.2). ok is false for binary payloads,
+// {"event":E,"payload":P,"type":"broadcast"[,"meta":M]} (docs/protocol.md#broadcast-delivery). ok is false for binary payloads,
 // which V1 sockets never receive.
 func UserBroadcastJSON(u *UserBroadcast) (json.RawMessage, bool) {
 	if u.Encoding != EncodingJSON {

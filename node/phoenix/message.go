@@ -1,6 +1,6 @@
 // Package phoenix encodes and decodes the frames of the Phoenix channel protocol as Supabase Realtime
 // speaks it: V1 JSON objects, V2 JSON arrays, and V2 binary kinds 3 (client user broadcast) and 4
-// (server user broadcast). It does no I/O and knows nothing about channels (spec section 2).
+// (server user broadcast). It does no I/O and knows nothing about channels (docs/protocol.md#framing).
 package phoenix
 
 import (
@@ -16,7 +16,7 @@ const (
 	V2 Version = 2 // vsn=2.0.0: JSON arrays + binary frames
 )
 
-// Event names of spec 11 item 7.
+// Event names of docs/protocol.md#client-contract item 7.
 const (
 	EventJoin          = "phx_join"
 	EventReply         = "phx_reply"
@@ -64,7 +64,7 @@ type UserBroadcast struct {
 	Payload  []byte
 }
 
-// Errors returned by the decoders. All of them mean "malformed message": log and drop (spec 1.7).
+// Errors returned by the decoders. All of them mean "malformed message": log and drop (docs/protocol.md#socket-lifecycle).
 var (
 	ErrEmpty          = errors.New("empty frame")
 	ErrNotArray       = errors.New("V2 text frame is not a JSON array of at least 5 items")

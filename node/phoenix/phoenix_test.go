@@ -61,7 +61,7 @@ func TestDecodeTextV1(t *testing.T) {
 	}
 }
 
-// The worked example of spec 2.4, byte for byte.
+// The worked example of docs/protocol.md#v2-binary-frames, byte for byte.
 func TestDecodeBinaryKind3SpecExample(t *testing.T) {
 	frame := mustHex(t, "03 01 01 0e 06 00 01 31 33 7265616c74696d653a726f6f6d31 637572736f72 7b2278223a317d")
 	got, err := DecodeBinary(frame)

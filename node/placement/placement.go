@@ -3,7 +3,7 @@
 // so the operator, which writes Tenant.status.replication, and standalone nodes, which compute
 // the owner over their live members, get the same answer from the same inputs.
 //
-// Order of preference (spec 8.4 adapted to a Kubernetes cluster, with measured round-trip times):
+// Order of preference (docs/protocol.md#placement adapted to a Kubernetes cluster, with measured round-trip times):
 //  1. a ready node in the database's labelled region, unless that region's measured RTT to the
 //     database is worse than the best measured RTT by more than the Policy's margin;
 //  2. the same for the region the cluster's mapping gives for the database's region;

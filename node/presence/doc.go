@@ -1,4 +1,4 @@
-// Package presence implements Supabase Realtime presence (spec section 5) as a
+// Package presence implements Supabase Realtime presence (docs/protocol.md#presence) as a
 // Phoenix.Tracker-style delta CRDT. It is pure logic: no goroutines, no timers,
 // no network I/O. The channel layer calls Track/Untrack/List and turns the
 // Diffs it is called back with into presence_diff pushes; the cluster layer

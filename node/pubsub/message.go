@@ -47,7 +47,7 @@ func (m *Message) encode(v phoenix.Version) Frame {
 	if v == phoenix.V2 {
 		data, err := phoenix.EncodeUserBroadcast(m.WireTopic, m.User)
 		if err != nil {
-			// Topic, event or metadata longer than 255 bytes cannot be framed (spec 2.4): fall back
+			// Topic, event or metadata longer than 255 bytes cannot be framed (docs/protocol.md#v2-binary-frames): fall back
 			// to the JSON text form when possible, which realtime-js also understands.
 			if payload, ok := phoenix.UserBroadcastJSON(m.User); ok {
 				return Frame{Data: phoenix.EncodeText(v, nil, nil, m.WireTopic, phoenix.EventBroadcast, payload)}

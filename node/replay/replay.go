@@ -1,4 +1,4 @@
-// Package replay serves config.broadcast.replay on private channel joins (spec 4.6): it validates
+// Package replay serves config.broadcast.replay on private channel joins (docs/protocol.md#replay): it validates
 // the client's params and reads the newest private broadcasts of the topic from realtime.messages.
 package replay
 
@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Join reasons of spec 3.3 rows 10-11.
+// Join reasons of docs/protocol.md#join-pipeline rows 10-11.
 const (
 	ReasonPublicChannel = "UnableToReplayMessages: Replay is not allowed for public channels"
 	ReasonInvalidParams = "UnableToReplayMessages: Replay params are not valid"

@@ -23,7 +23,7 @@ type batchBody struct {
 	Messages []batchMessage `json:"messages"`
 }
 
-// handleBatchBroadcast implements POST /api/broadcast (spec 4.3).
+// handleBatchBroadcast implements POST /api/broadcast (docs/protocol.md#rest-batch-broadcast).
 func (s *Server) handleBatchBroadcast(w http.ResponseWriter, r *http.Request) {
 	t, claims, ok := s.restAuth(w, r)
 	if !ok {

@@ -60,7 +60,7 @@ func (h *hub) all() []*socket.Socket {
 }
 
 // disconnectTenant tells every joined channel of the tenant "Server requested disconnect" and closes
-// its sockets with 1012 (spec 1.7); realtime-js reconnects with the new configuration.
+// its sockets with 1012 (docs/protocol.md#socket-lifecycle); realtime-js reconnects with the new configuration.
 func (h *hub) disconnectTenant(tenant string) {
 	for _, s := range h.list(tenant) {
 		for _, ch := range s.Channels() {

@@ -90,7 +90,7 @@ func (panicky) Write(context.Context, *tenant.Tenant, channel.AuthzRequest) (boo
 const tenantWithDatabaseYAML = tenantsYAML + `  database: {host: 127.0.0.1, port: 1, name: postgres, user: postgres, sslMode: disable}
 `
 
-// A panic in a channel's handling ends that channel with phx_error (spec 2.6) and counts
+// A panic in a channel's handling ends that channel with phx_error (docs/protocol.md#control-events) and counts
 // realtime_channel_error{code="UnknownErrorOnChannel"}; the socket and its other channels go on.
 func TestChannelCrashSendsPhxError(t *testing.T) {
 	h := newHarnessWith(t, fmt.Sprintf(tenantWithDatabaseYAML, testSecret), func(d *channel.Deps) { d.Authorizer = panicky{} })
@@ -138,7 +138,7 @@ func TestRefusedJoinsCountAsChannelErrors(t *testing.T) {
 func TestSocketWithoutChannelsIsClosed(t *testing.T) {
 	h := newHarnessOpts(t, harnessOpts{yaml: fmt.Sprintf(tenantsYAML, testSecret),
 		sock: func(o *socket.Options) { o.NoChannelTimeout = 300 * time.Millisecond }})
-	never := h.dial("2.0.0") // never joined: not reaped (spec 1.7)
+	never := h.dial("2.0.0") // never joined: not reaped (docs/protocol.md#socket-lifecycle)
 	c := h.dial("2.0.0")
 	c.send(`["1","1","realtime:a","phx_join",{"config":{}}]`)
 	c.expect(`"ok"`)

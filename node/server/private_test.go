@@ -31,7 +31,7 @@ spec:
   database: {host: 127.0.0.1, port: %d, name: postgres, user: postgres, sslMode: disable, region: local}
 `
 
-// The room1 policies of spec 4.7: authenticated users may read and write room1 only.
+// The room1 policies of docs/protocol.md#private-channels: authenticated users may read and write room1 only.
 const roomPolicies = `
 create policy "read room" on realtime.messages for select to authenticated
   using (realtime.topic() = 'room1' and realtime.messages.extension in ('broadcast','presence'));

@@ -34,7 +34,7 @@ func (s *Server) cors(next http.HandlerFunc) http.HandlerFunc {
 
 func message(text string) map[string]string { return map[string]string{"message": text} }
 
-// restAuth runs the common REST pipeline: tenant, request rate limiter, JWT (spec 4.3).
+// restAuth runs the common REST pipeline: tenant, request rate limiter, JWT (docs/protocol.md#rest-batch-broadcast).
 func (s *Server) restAuth(w http.ResponseWriter, r *http.Request) (*tenant.Tenant, map[string]any, bool) {
 	t, ok := s.resolveTenant(r)
 	if !ok {
@@ -80,7 +80,7 @@ func bearer(h string) string {
 	return ""
 }
 
-// handleSingleBroadcast implements POST /api/broadcast/:topic/events/:event (spec 4.4).
+// handleSingleBroadcast implements POST /api/broadcast/:topic/events/:event (docs/protocol.md#rest-single-broadcast).
 func (s *Server) handleSingleBroadcast(w http.ResponseWriter, r *http.Request) {
 	binary, ok := contentKind(r.Header.Get("Content-Type"))
 	if !ok {

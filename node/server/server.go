@@ -1,5 +1,6 @@
-// Package server is the node's HTTP surface: WebSocket upgrade with the connect-time checks of spec
-// 1.5, REST broadcast (4.3, 4.4), health, readiness, status and Prometheus metrics.
+// Package server is the node's HTTP surface: WebSocket upgrade with the connect-time checks of
+// docs/protocol.md#connect-checks, REST broadcast (#rest-batch-broadcast, #rest-single-broadcast),
+// health, readiness, status and Prometheus metrics.
 package server
 
 import (
@@ -148,7 +149,7 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok"))
 }
 
-// resolveTenant finds the tenant from the first label of Host (spec 1.3). The default tenant
+// resolveTenant finds the tenant from the first label of Host (docs/protocol.md#tenant-from-host). The default tenant
 // serves hosts that name no tenant at all (an IP address or a bare name such as localhost); a host
 // like unknown.example.com names a tenant, and an unknown one is refused as upstream does.
 func (s *Server) resolveTenant(r *http.Request) (*tenant.Tenant, bool) {

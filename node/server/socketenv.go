@@ -9,7 +9,7 @@ import (
 )
 
 // socketEnvDefaults fills socket options the node's flags do not set from upstream's environment
-// variables: NO_CHANNEL_TIMEOUT_IN_MS (default 10 min, spec 1.7). An unparsable value keeps the
+// variables: NO_CHANNEL_TIMEOUT_IN_MS (default 10 min, docs/protocol.md#socket-lifecycle). An unparsable value keeps the
 // default. (It lives here rather than in cmd/realtime-node so that every way of building a
 // Server honours it; a config package may set the field explicitly instead.)
 func socketEnvDefaults(o *socket.Options) {

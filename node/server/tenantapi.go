@@ -70,7 +70,7 @@ func newTenantAPI(o *TenantAPIOptions) *tenantAPI {
 	return a
 }
 
-// authorized verifies the management JWT (spec 1.4 steps 1-5, no role or exp requirement).
+// authorized verifies the management JWT (docs/protocol.md#jwt-verification steps 1-5, no role or exp requirement).
 func (a *tenantAPI) authorized(r *http.Request) bool {
 	tok := bearer(r.Header.Get("Authorization"))
 	if tok == "" || slices.Contains(a.blocklist, tok) {

@@ -13,14 +13,14 @@ import (
 	"github.com/realtimeops/realtime/node/socket"
 )
 
-// connectError is a rejected upgrade: plain HTTP with {"error": message} (spec 1.5).
+// connectError is a rejected upgrade: plain HTTP with {"error": message} (docs/protocol.md#connect-checks).
 type connectError struct {
 	status  int
 	message string
 	code    string // log code
 }
 
-// handleSocket runs the connect-time checks of spec 1.5 in order, then upgrades.
+// handleSocket runs the connect-time checks of docs/protocol.md#connect-checks in order, then upgrades.
 func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 	vsn, ok := parseVsn(r.URL.Query().Get("vsn"))
 	if !ok {

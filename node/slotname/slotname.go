@@ -1,4 +1,4 @@
-// Package slotname derives the names of the per-tenant logical replication slots (spec 6.5), shared
+// Package slotname derives the names of the per-tenant logical replication slots (docs/protocol.md#wal-stream), shared
 // by the streaming code that creates them and the Tenant finalizer that drops them.
 package slotname
 

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 )
 
-// ParseLogLevel reads the log_level connect parameter (spec 1.2) as upstream's
+// ParseLogLevel reads the log_level connect parameter (docs/protocol.md#upgrade-parameters) as upstream's
 // user_socket.ex log_level/1 does: "info", "warning" and "error" set the connection's server log
 // level, anything else means error. ok is false when the parameter is absent: upstream then uses
 // error as well, here the node's own --log-level applies, so operators keep the logs they asked

@@ -17,7 +17,7 @@ import (
 // bounded buffer until it polls (GET), and its messages arrive in POST bodies. Everything else
 // (routing, channels, limits, reaper) is the WebSocket socket's code. Only text frames travel:
 // a V2 kind-4 broadcast is sent in its JSON text form, and one with a binary payload, which has no
-// text form, is dropped (upstream's long poll carries V1/V2 JSON only, spec 1.1).
+// text form, is dropped (upstream's long poll carries V1/V2 JSON only, docs/protocol.md#http-routes).
 
 // pollBuffer holds a session's outbound text frames.
 type pollBuffer struct {

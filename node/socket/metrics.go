@@ -11,7 +11,7 @@ type Metrics struct {
 	Malformed     prometheus.Counter
 	SlowConsumers prometheus.Counter
 	WriteBatch    prometheus.Histogram
-	// Per tenant (spec 9.2): sockets with at least one channel, and WebSocket/long-poll traffic.
+	// Per tenant (docs/protocol.md#metrics): sockets with at least one channel, and WebSocket/long-poll traffic.
 	TenantUsers               *prometheus.GaugeVec
 	TenantInput, TenantOutput *prometheus.CounterVec
 }

@@ -146,7 +146,7 @@ func (s *Socket) handleFrame(typ websocket.MessageType, data []byte) {
 		msg, err = phoenix.DecodeText(s.vsn, data)
 	}
 	if err != nil {
-		// Malformed frames are logged and dropped; the connection stays open (spec 1.7).
+		// Malformed frames are logged and dropped; the connection stays open (docs/protocol.md#socket-lifecycle).
 		s.opts.Metrics.Malformed.Inc()
 		s.log.Info("malformed websocket message", "code", "MalformedWebSocketMessage", "err", err)
 		return
@@ -154,7 +154,7 @@ func (s *Socket) handleFrame(typ websocket.MessageType, data []byte) {
 	s.route(msg)
 }
 
-// route dispatches a decoded message (spec 2.6).
+// route dispatches a decoded message (docs/protocol.md#control-events).
 func (s *Socket) route(msg phoenix.Message) {
 	if msg.Topic == phoenix.TopicPhoenix && msg.Event == phoenix.EventHeartbeat {
 		s.replyTo(msg, nil, "ok", nil)
@@ -186,7 +186,7 @@ func (s *Socket) join(msg phoenix.Message) {
 	}
 	old := s.channel(msg.Topic)
 	if old != nil {
-		old.Stop() // phx_close for the old join_ref, then the new join (spec 2.6)
+		old.Stop() // phx_close for the old join_ref, then the new join (docs/protocol.md#control-events)
 	}
 	if rej := s.safeJoin(msg, sub); rej != nil {
 		s.deps.Metrics.JoinResults.WithLabelValues("error").Inc()
@@ -195,7 +195,7 @@ func (s *Socket) join(msg phoenix.Message) {
 	}
 }
 
-// handleIn runs a channel's handler; a panic ends that channel with phx_error (spec 2.6) and
+// handleIn runs a channel's handler; a panic ends that channel with phx_error (docs/protocol.md#control-events) and
 // leaves the socket and its other channels running.
 func handleIn(ch *channel.Channel, msg phoenix.Message) {
 	defer func() {

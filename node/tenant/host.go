@@ -6,7 +6,7 @@ import (
 )
 
 // ExternalIDFromHost returns the tenant external id for an HTTP Host header: the text before
-// the first '.', after removing any port (spec 1.3). Host names are case-insensitive and
+// the first '.', after removing any port (docs/protocol.md#tenant-from-host). Host names are case-insensitive and
 // external ids are lowercase DNS labels, so the result is lowercased.
 func ExternalIDFromHost(host string) string {
 	host = strings.TrimSpace(host)

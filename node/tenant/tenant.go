@@ -47,7 +47,7 @@ type Database struct {
 	Region   string
 }
 
-// Limits are the per-tenant limits of spec 7.3, resolved from realtimev1.TenantLimits (which
+// Limits are the per-tenant limits of docs/protocol.md#limits, resolved from realtimev1.TenantLimits (which
 // owns the field names and the defaults); all positive after Defaulted.
 type Limits struct {
 	MaxConcurrentUsers               int
@@ -61,7 +61,7 @@ type Limits struct {
 	ClientPresenceWindowMS           int
 }
 
-// DefaultLimits are the spec's defaults (appendix 12 and table 7.1), as the CRD declares them.
+// DefaultLimits are upstream's defaults (docs/protocol.md#tenant-settings and #environment), as the CRD declares them.
 var DefaultLimits = limitsFrom(realtimev1.DefaultTenantLimits)
 
 // limitsFrom converts the spec's limits into the node's.
@@ -101,7 +101,7 @@ func (l Limits) Defaulted() Limits {
 	}
 }
 
-// MaxPayloadBytes is the largest accepted message payload: kb*1000 + 500 (spec 4.1).
+// MaxPayloadBytes is the largest accepted message payload: kb*1000 + 500 (docs/protocol.md#client-broadcast).
 func (l Limits) MaxPayloadBytes() int { return l.MaxPayloadSizeKB*1000 + 500 }
 
 // Event says what happened to a tenant in a Source.

@@ -12,7 +12,7 @@ import (
 	"github.com/realtimeops/realtime/node/tenant"
 )
 
-// connect runs the steps of spec 7.5 that need the database: probe, pool, migrations, partitions.
+// connect runs the steps of docs/protocol.md#tenant-database that need the database: probe, pool, migrations, partitions.
 func (m *Manager) connect(ctx context.Context, id string, db *tenant.Database) (*pgxpool.Pool, *Error) {
 	if err := m.probe(ctx, id, db); err != nil {
 		return nil, err

@@ -12,7 +12,7 @@ import (
 	"github.com/realtimeops/realtime/node/tenant"
 )
 
-// application_name values of spec 7.5, so a DBA can tell the node's connections apart.
+// application_name values of docs/protocol.md#tenant-database, so a DBA can tell the node's connections apart.
 const (
 	AppConnect       = "realtime_connect"
 	AppConnectProbe  = "realtime_connect_probe"
@@ -23,8 +23,8 @@ const (
 	AppSubscriptions = "realtime_subscription_manager"
 )
 
-// DefaultSSLMode applies when a tenant leaves sslmode empty: TLS without verification, as the spec's
-// ssl_enforced default (7.5) and the Tenant CRD default.
+// DefaultSSLMode applies when a tenant leaves sslmode empty: TLS without verification, as upstream's
+// ssl_enforced default (docs/protocol.md#tenant-database) and the Tenant CRD default.
 const DefaultSSLMode = "require"
 
 // ConnString renders a libpq URL for d with the given application_name. sslmode is d.SSLMode

@@ -1,5 +1,5 @@
 // Package tenantdb connects the node to tenants' Postgres databases: one bounded pgx pool per
-// tenant, opened lazily (spec 7.5), with the tenant-side SQL contract installed by versioned,
+// tenant, opened lazily (docs/protocol.md#tenant-database), with the tenant-side SQL contract installed by versioned,
 // lock-protected migrations and the realtime.messages partitions kept ahead of the clock.
 package tenantdb
 
@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Codes of spec 7.6 that the tenant connection produces.
+// Codes of docs/protocol.md#error-codes that the tenant connection produces.
 const (
 	CodeUnableToConnect     = "UnableToConnectToProject"
 	CodeLackOfConnections   = "DatabaseLackOfConnections"
@@ -50,12 +50,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// JoinReason is the phx_join error reason of spec 3.3 row 8: "<Code>: <message>".
+// JoinReason is the phx_join error reason of docs/protocol.md#join-pipeline row 8: "<Code>: <message>".
 func (e *Error) JoinReason() string { return e.Code + ": " + e.Message }
 
 func newError(code, msg string, err error) *Error { return &Error{Code: code, Message: msg, Err: err} }
 
-// classifyConnect maps a failure to reach or log into the database to a spec code.
+// classifyConnect maps a failure to reach or log into the database to a code of docs/protocol.md#error-codes.
 func classifyConnect(err error) *Error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

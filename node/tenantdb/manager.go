@@ -104,11 +104,11 @@ func NewManager(log *slog.Logger, opts Options) *Manager {
 	return m
 }
 
-// Pool returns the tenant's ready pool, connecting on first use (spec 7.5): probe free
+// Pool returns the tenant's ready pool, connecting on first use (docs/protocol.md#tenant-database): probe free
 // connections, open the pool, run pending migrations, create partitions. Concurrent callers share
 // one attempt; after a failure the next attempt waits for a growing backoff. Errors are *Error;
 // a ctx that ends while the attempt is still running gives InitializingProjectConnection (callers
-// bound their wait, 15 s in the spec).
+// bound their wait, 15 s upstream).
 func (m *Manager) Pool(ctx context.Context, t *tenant.Tenant) (*pgxpool.Pool, error) {
 	if t.Suspend {
 		return nil, newError(CodeDisabledForTenant, msgDisabledForTenant, nil)

@@ -18,7 +18,7 @@ func PartitionName(day time.Time) string {
 	return "messages_" + day.UTC().Format("2006_01_02")
 }
 
-// PartitionDays are the days EnsurePartitions covers around now: yesterday through today+3 (4.5).
+// PartitionDays are the days EnsurePartitions covers around now: yesterday through today+3 (docs/protocol.md#database-broadcast).
 func PartitionDays(now time.Time) []time.Time {
 	today := now.UTC().Truncate(24 * time.Hour)
 	days := make([]time.Time, 0, 5)

@@ -14,7 +14,7 @@ import (
 	"github.com/realtimeops/realtime/internal/pgtest"
 )
 
-// The SQL API of spec 4.5 and the subscription trigger of 6.2/6.3, on one migrated database.
+// The SQL API of docs/protocol.md#database-broadcast and the subscription trigger of #filters and #subscriptions, on one migrated database.
 func TestTenantSQLContract(t *testing.T) {
 	t.Parallel()
 	inst := pgtest.Start(t)

@@ -41,7 +41,7 @@ func benchToken() string {
 	return conformance.MustSign([]byte(JWTSecret), conformance.Claims(time.Hour))
 }
 
-// relayedTopic returns a sub-topic whose us relay (spec 8.3, rendezvous on the tenant topic) is
+// relayedTopic returns a sub-topic whose us relay (docs/protocol.md#routing, rendezvous on the tenant topic) is
 // node-3, so node-4 is two hops from an eu publisher.
 func relayedTopic() string {
 	for i := 0; ; i++ {

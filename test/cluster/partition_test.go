@@ -15,7 +15,7 @@ const deadLink = 5 * time.Second
 // lower name dials), so every a <-> b link crosses the proxy. c ("node-c") is linked directly
 // to both. All three share region eu so every broadcast goes straight from its origin to each
 // node: across regions, a relay cut off from a node of its own region cannot forward to it
-// (spec 8.3 routing has no detour), which docs/cluster.md describes.
+// (docs/protocol.md#routing has no detour), which docs/cluster.md describes.
 func TestPartitionAndHeal(t *testing.T) {
 	tenants := WriteTenants(t)
 	specs := map[string]*NodeSpec{

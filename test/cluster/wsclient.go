@@ -12,7 +12,7 @@ import (
 )
 
 // WSClient is a minimal Phoenix V2 (vsn 2.0.0) client for benchmarks and Go-side checks: text
-// frames out, text or binary kind 4 frames in. It is written from the spec (2.3, 2.4), not with
+// frames out, text or binary kind 4 frames in. It is written from docs/protocol.md#v2-frames and #v2-binary-frames, not with
 // node/phoenix, so it does not trust the code under test.
 type WSClient struct {
 	conn    *websocket.Conn
@@ -153,7 +153,7 @@ func (c *WSClient) Next(ctx context.Context) (Broadcast, error) {
 	}
 }
 
-// parseBroadcast decodes a V2 text broadcast or a binary kind 4 frame (spec 2.4: kind, topic
+// parseBroadcast decodes a V2 text broadcast or a binary kind 4 frame (docs/protocol.md#v2-binary-frames: kind, topic
 // length, event length, metadata length, encoding, then the fields and the payload).
 func parseBroadcast(typ websocket.MessageType, data []byte) (Broadcast, bool, error) {
 	if typ == websocket.MessageBinary {

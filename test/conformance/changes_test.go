@@ -13,7 +13,7 @@ import (
 // migrations (schema realtime, roles anon/authenticated, publication supabase_realtime), the way a
 // Supabase project owner would create them.
 const dbFixtures = `
--- Postgres Changes (spec 6): default replica identity, FULL replica identity, and RLS.
+-- Postgres Changes (docs/protocol.md#postgres-changes): default replica identity, FULL replica identity, and RLS.
 create table public.todos (
   id serial primary key, grp text, title text, done bool, n int8, score numeric(10,2),
   tags text[], meta jsonb, due timestamp, created_at timestamptz default now());
@@ -30,13 +30,13 @@ create policy notes_owner on public.notes for select to authenticated
 grant select on public.todos, public.todos_full, public.notes to anon, authenticated;
 alter publication supabase_realtime add table public.todos, public.todos_full, public.notes;
 
--- Private channels (spec 4.7): read on allowed-* and readonly-*, write on allowed-* only.
+-- Private channels (docs/protocol.md#private-channels): read on allowed-* and readonly-*, write on allowed-* only.
 create policy conformance_read on realtime.messages for select to authenticated
   using (realtime.topic() like 'allowed-%' or realtime.topic() like 'readonly-%');
 create policy conformance_write on realtime.messages for insert to authenticated
   with check (realtime.topic() like 'allowed-%');
 
--- Database broadcasts from a trigger (spec 4.5): each row names the topic it is broadcast to.
+-- Database broadcasts from a trigger (docs/protocol.md#database-broadcast): each row names the topic it is broadcast to.
 create table public.orders (id serial primary key, topic text not null, details text);
 create function public.orders_broadcast() returns trigger language plpgsql as $$
 begin

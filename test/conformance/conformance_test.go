@@ -23,7 +23,7 @@ const (
 )
 
 // generous keeps the shared default tenant's rate limits out of the way: the whole suite runs
-// against one node and the limiters average over 60 s (spec 7.3).
+// against one node and the limiters average over 60 s (docs/protocol.md#limits).
 var generous = map[string]int{
 	"maxConcurrentUsers":         10000,
 	"maxEventsPerSecond":         100000,
@@ -43,7 +43,7 @@ func with(base map[string]int, extra map[string]int) map[string]int {
 }
 
 // suiteTenants are the tenants of the realtime-js suite; the JS side reaches the non-default ones
-// with a Host header (first label = external id, spec 1.3).
+// with a Host header (first label = external id, docs/protocol.md#tenant-from-host).
 func suiteTenants() []Tenant {
 	return []Tenant{
 		{ExternalID: "realtime-dev", JWTSecret: defaultSecret, Limits: generous},

@@ -28,7 +28,7 @@ type NodeOptions struct {
 	TenantsFile   string
 	DefaultTenant string
 	LogLevel      string
-	// Env is added to the environment (KEY=VALUE); the fast backoffs of the spec's test setup
+	// Env is added to the environment (KEY=VALUE); the fast backoffs of upstream's test setup
 	// (CHANNEL_ERROR_BACKOFF_MS=100, CONNECT_ERROR_BACKOFF_MS=100) are always set first.
 	Env  []string
 	Args []string

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// TestTenantFromHostWithoutDefault checks spec 1.3/1.5 on a node started without
+// TestTenantFromHostWithoutDefault checks docs/protocol.md#tenant-from-host and #connect-checks on a node started without
 // --default-tenant: the tenant comes only from the first label of Host, and an unknown one is
-// refused with the spec's bodies. (With a default tenant, realtime-js on 127.0.0.1 would always
+// refused with the bodies of docs/protocol.md#connect-checks. (With a default tenant, realtime-js on 127.0.0.1 would always
 // resolve, so this is the unambiguous place to assert the 404.)
 func TestTenantFromHostWithoutDefault(t *testing.T) {
 	tenants, err := WriteTenants(t.TempDir(), []Tenant{{ExternalID: "realtime-dev", JWTSecret: defaultSecret}})

@@ -47,7 +47,7 @@ type MeshOwner struct {
 type OwnerConfig struct {
 	Mesh    MembershipView
 	Tenants func(externalID string) (*tenant.Tenant, bool)
-	// Mapping maps database regions to node regions (REGION_MAPPING, spec 8.4).
+	// Mapping maps database regions to node regions (REGION_MAPPING, docs/protocol.md#placement).
 	Mapping map[string]string
 	// Warmup: the node owns nothing until this long after Run started and, when Members is set,
 	// until it has a link to every member discovery lists (or MaxWarmup passed). A starting node

@@ -1,4 +1,4 @@
--- Schema `realtime` and the three API roles that users' RLS policies name (spec 4.5, 11 item 21).
+-- Schema `realtime` and the three API roles that users' RLS policies name (docs/protocol.md#database-broadcast, #client-contract item 21).
 -- On Supabase the roles already exist; on plain Postgres we create them NOLOGIN so policies such as
 -- `for select to authenticated` compile and `set_config('role', ...)` works. Roles are cluster-wide,
 -- and several tenant databases on one cluster may migrate at once (advisory locks are per database),
@@ -34,8 +34,8 @@ create schema if not exists realtime;
 
 grant usage on schema realtime to anon, authenticated, service_role;
 
--- realtime.topic(): the sub-topic under authorization, set transaction-locally by the node (4.7)
--- and by realtime.send (4.5); users' policies on realtime.messages call it.
+-- realtime.topic(): the sub-topic under authorization, set transaction-locally by the node (docs/protocol.md#private-channels)
+-- and by realtime.send (docs/protocol.md#database-broadcast); users' policies on realtime.messages call it.
 create or replace function realtime.topic()
   returns text
   language sql

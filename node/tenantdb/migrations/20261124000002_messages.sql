@@ -1,4 +1,4 @@
--- realtime.messages (spec 4.5): broadcast/presence rows, partitioned by UTC day on inserted_at.
+-- realtime.messages (docs/protocol.md#database-broadcast): broadcast/presence rows, partitioned by UTC day on inserted_at.
 -- Partitions realtime.messages_YYYY_MM_DD are created by the node (tenantdb.EnsurePartitions),
 -- never here, because they depend on the current date.
 create table if not exists realtime.messages (
@@ -31,7 +31,7 @@ $$;
 
 alter table realtime.messages enable row level security;
 
--- Replay (4.6) reads the newest private broadcasts of one topic.
+-- Replay (docs/protocol.md#replay) reads the newest private broadcasts of one topic.
 create index if not exists messages_inserted_at_topic_index
   on only realtime.messages using btree (inserted_at desc, topic)
   where extension = 'broadcast' and private is true;

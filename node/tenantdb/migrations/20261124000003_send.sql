@@ -1,4 +1,4 @@
--- Database broadcast API (spec 4.5). Rows inserted here leave Postgres through the node's logical
+-- Database broadcast API (docs/protocol.md#database-broadcast). Rows inserted here leave Postgres through the node's logical
 -- replication of realtime.messages. Failures never break the caller's transaction: they become a
 -- WARNING `WarnSendingBroadcastMessage: <error>`.
 create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true)

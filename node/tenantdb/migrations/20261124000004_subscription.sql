@@ -1,4 +1,4 @@
--- Postgres Changes subscriptions (spec 6.3) and the types they use. The node streams the WAL
+-- Postgres Changes subscriptions (docs/protocol.md#subscriptions) and the types they use. The node streams the WAL
 -- itself with pgoutput (design.md), so Supabase's wal2json poller functions realtime.list_changes,
 -- realtime.apply_rls, realtime.build_prepared_statement_sql, realtime.is_visible_through_filters and
 -- realtime.check_equality_op are deliberately not installed; the types they exchanged
@@ -74,7 +74,7 @@ create index if not exists ix_realtime_subscription_entity on realtime.subscript
 create unique index if not exists subscription_subscription_id_entity_filters_action_filter_key
   on realtime.subscription (subscription_id, entity, filters, action_filter, coalesce(selected_columns, '{}'));
 
--- Validation of spec 6.2 done where the types live: filter columns exist and are SELECT-able by the
+-- Validation of docs/protocol.md#filters done where the types live: filter columns exist and are SELECT-able by the
 -- subscriber's role, values cast to the column type, `in` <= 100 values, `is` keywords, like/match
 -- operator availability and regex validity, selected columns exist. Filters and selected columns
 -- are sorted so the unique index sees one spelling of a subscription.

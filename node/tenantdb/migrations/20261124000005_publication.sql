@@ -1,4 +1,4 @@
--- The publication Postgres Changes streams (spec 6.5); empty: users add their tables with
+-- The publication Postgres Changes streams (docs/protocol.md#wal-stream); empty: users add their tables with
 -- `alter publication supabase_realtime add table ...`.
 do $$
 begin

@@ -1,5 +1,5 @@
 // Three nodes found through Postgres LISTEN/NOTIFY: n1 and n2 in region eu, n3 in region us.
-// Broadcast and presence of realtime-js clients must cross nodes and regions (spec 8.3, 5.4).
+// Broadcast and presence of realtime-js clients must cross nodes and regions (docs/protocol.md#routing, #presence-replication).
 import assert from 'node:assert/strict'
 import {
   scenario,
@@ -90,7 +90,7 @@ scenario('presence tracked on n1 appears on n3 (join, sync, presence_state) and 
   await waitFor(() => earlyEv.sync >= 1, 'first sync at n3 (presence_state on join)')
 
   assert.equal(await ana.track({ user: 'ana', region: 'eu' }), 'ok')
-  // Remote tracks travel with the next presence delta (spec 5.4: about one broadcast period).
+  // Remote tracks travel with the next presence delta (docs/protocol.md#presence-replication: about one broadcast period).
   await waitFor(() => earlyEv.joins.some((j) => j.key === 'ana'), 'join of ana at n3', 5000)
   const join = earlyEv.joins.find((j) => j.key === 'ana')
   assert.equal(join.newPresences.length, 1)

@@ -1,4 +1,4 @@
-// Node failure (spec 8.5, 5.4): SIGKILL of n2 makes its presences leave on n1 and n3 after the
+// Node failure (docs/protocol.md#node-failure, #presence-replication): SIGKILL of n2 makes its presences leave on n1 and n3 after the
 // configured down period while n1 <-> n3 keep working; n2 restarted under the same name rejoins,
 // gets the cluster's presence by full-state sync and receives broadcasts again.
 import assert from 'node:assert/strict'

@@ -1,5 +1,5 @@
 // A node killed and restarted under the same name well within the down period: the new process
-// is a new presence replica (spec 5.4), so the survivors must drop the old process's presences
+// is a new presence replica (docs/protocol.md#presence-replication), so the survivors must drop the old process's presences
 // as soon as they link to the new one, not wait out the down period, and never resurrect them.
 import assert from 'node:assert/strict'
 import {

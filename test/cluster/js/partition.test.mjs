@@ -1,4 +1,4 @@
-// Partition and heal (issue 6, spec 5.4): the link a <-> b goes through a fault-injecting proxy
+// Partition and heal (issue 6, docs/protocol.md#presence-replication): the link a <-> b goes through a fault-injecting proxy
 // that silently drops everything; c stays linked to both. During the partition a and b report
 // each other's presences as leaves after the down period while c keeps seeing everyone; after
 // the heal every node converges to the same presence state, including presences tracked while

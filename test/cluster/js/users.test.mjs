@@ -1,5 +1,5 @@
-// The concurrent-users limit counts sockets with a joined channel on every node (spec 8.3
-// "Census", 1.5): with maxConcurrentUsers 2, one user on n1 and one on n2 fill the tenant, so n3
+// The concurrent-users limit counts sockets with a joined channel on every node (docs/protocol.md#routing
+// "Census", #connect-checks): with maxConcurrentUsers 2, one user on n1 and one on n2 fill the tenant, so n3
 // refuses a third, both at connect (429) and at join, once the counts have gossiped.
 import assert from 'node:assert/strict'
 import {
@@ -21,7 +21,7 @@ const connectStatus = async (id) => (await rawUpgrade(id, { apikey: token(), vsn
 
 scenario('maxConcurrentUsers 2: users on n1 and n2 make n3 refuse a third', async (ctx) => {
   const topic = uniqueTopic('users')
-  // Connected but not joined: not a user yet (spec 1.5), so this connect is accepted.
+  // Connected but not joined: not a user yet (docs/protocol.md#connect-checks), so this connect is accepted.
   const third = clientOn(ctx, 'third', 'n3')
   third.connect()
   await waitFor(() => third.isConnected(), 'third socket connected to n3')
@@ -55,7 +55,7 @@ scenario('maxConcurrentUsers 2: users on n1 and n2 make n3 refuse a third', asyn
   await subscribe(again.channel(topic))
   await waitFor(async () => (await connectStatus('n1')) === 429, 'n1 full again (users on n2 and n3)', GOSSIP_WAIT)
 
-  // The counts of a dead node are dropped with its link (spec 8.5): n2's user no longer counts.
+  // The counts of a dead node are dropped with its link (docs/protocol.md#node-failure): n2's user no longer counts.
   await control('kill', { node: 'n2' })
   const t1 = Date.now()
   await waitFor(async () => (await connectStatus('n1')) === 101, 'n1 accepting after n2 died', GOSSIP_WAIT)

@@ -1,5 +1,5 @@
-// Tokens: refused upgrades (spec 1.5), join-time access tokens (3.3 row 7), setAuth refresh and
-// expiry (1.6, 3.6, 11.19).
+// Tokens: refused upgrades (docs/protocol.md#connect-checks), join-time access tokens (#join-pipeline row 7), setAuth refresh and
+// expiry (#token-lifecycle, #system-messages, #client-contract item 19).
 import assert from 'node:assert/strict'
 import { env, tokenExpiringIn } from './lib/env.mjs'
 import {
@@ -131,7 +131,7 @@ scenario('setAuth with a new valid token keeps the channel', async (ctx) => {
   assert.ok(push, 'realtime-js did not push access_token')
   await sleep(400)
   const replies = client.frames.parsed('<').filter((f) => f[1] === push[1])
-  assert.deepEqual(replies, [], 'access_token pushes get no reply (spec 1.6)')
+  assert.deepEqual(replies, [], 'access_token pushes get no reply (docs/protocol.md#token-lifecycle)')
   assert.deepEqual(system, [], 'no system message for a valid refresh')
   assert.equal(channel.state, 'joined')
 

@@ -1,5 +1,5 @@
-// Broadcast between realtime-js clients: serializer matrix, self, ack, binary payloads (spec 4.1,
-// 4.2, 2.4, 11.8-11.10, 11.14-11.15).
+// Broadcast between realtime-js clients: serializer matrix, self, ack, binary payloads (docs/protocol.md#client-broadcast,
+// #broadcast-delivery, #v2-binary-frames, #client-contract items 8-10 and 14-15).
 import assert from 'node:assert/strict'
 import { scenario, subscribe, collect, received, sleep, uniqueTopic } from './lib/scenario.mjs'
 
@@ -20,11 +20,11 @@ for (const from of VSNS) {
       const payload = { x: 1, nested: { s: 'héllo', arr: [1, 2, 3], n: null } }
       assert.equal(await sender.send({ type: 'broadcast', event: 'cursor', payload }), 'ok')
       await received(got, 1, 'cursor broadcast')
-      // realtime-js hands listeners the whole inner object (spec 4.2, 11.14).
+      // realtime-js hands listeners the whole inner object (docs/protocol.md#broadcast-delivery, #client-contract item 14).
       assert.deepEqual(got[0], { type: 'broadcast', event: 'cursor', payload })
       assert.equal(other.length, 0, 'listener for another event must not fire')
 
-      // Fan-out frames carry null refs and the receiver's own topic (spec 4.2).
+      // Fan-out frames carry null refs and the receiver's own topic (docs/protocol.md#broadcast-delivery).
       if (to === '2.0.0' && from === '2.0.0') {
         const bins = receiverClient.frames.binaries('<')
         assert.ok(bins.some((b) => b.text.startsWith('bin kind=4 enc=1')), 'V2->V2 JSON must arrive as kind 4, encoding 1')
@@ -74,7 +74,7 @@ for (const vsn of VSNS) {
       .parsed('<')
       .map((f) => (Array.isArray(f) ? { ref: f[1], topic: f[2], event: f[3], payload: f[4] } : f))
       .filter((f) => f.event === 'phx_reply' && f.topic !== 'phoenix') // not heartbeat replies
-    // Two replies: the join and the acked broadcast (spec 4.1 step 5).
+    // Two replies: the join and the acked broadcast (docs/protocol.md#client-broadcast step 5).
     assert.equal(replies.length, 2, `expected join reply + broadcast ack, got ${replies.length} replies`)
     assert.deepEqual(replies[1].payload, { status: 'ok', response: {} })
   })
@@ -89,7 +89,7 @@ for (const vsn of VSNS) {
       .parsed('<')
       .map((f) => (Array.isArray(f) ? { topic: f[2], event: f[3] } : f))
       .filter((f) => f.event === 'phx_reply' && f.topic !== 'phoenix')
-    assert.equal(replies.length, 1, 'only the join may be replied to (spec 11.15)')
+    assert.equal(replies.length, 1, 'only the join may be replied to (docs/protocol.md#client-contract item 15)')
   })
 }
 
@@ -124,7 +124,7 @@ scenario('binary (ArrayBuffer) payload, V2 -> V2 and not to V1', async (ctx) => 
   assert.deepEqual(
     gotV1.map((m) => m.event),
     ['after'],
-    'binary-only broadcasts are never delivered to V1 sockets (spec 2.2, 11.10)'
+    'binary-only broadcasts are never delivered to V1 sockets (docs/protocol.md#v1-frames, #client-contract item 10)'
   )
 })
 

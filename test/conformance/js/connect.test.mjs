@@ -12,8 +12,8 @@ for (const vsn of ['1.0.0', '2.0.0']) {
     assert.equal(client.isConnected(), true)
     assert.equal(channel.state, 'joined')
 
-    // The join reply must be {"status":"ok","response":{"postgres_changes":[]}} (spec 3.4, 11.11)
-    // with the join's refs echoed (spec 11.5).
+    // The join reply must be {"status":"ok","response":{"postgres_changes":[]}} (docs/protocol.md#join-reply, #client-contract item 11)
+    // with the join's refs echoed (docs/protocol.md#client-contract item 5).
     const sent = client.frames.parsed('>').map((f) => norm(f, vsn)).find((f) => f.event === 'phx_join')
     const reply = client.frames
       .parsed('<')
@@ -23,7 +23,7 @@ for (const vsn of ['1.0.0', '2.0.0']) {
     assert.equal(reply.topic, `realtime:${topic}`)
     assert.deepEqual(reply.payload, { status: 'ok', response: { postgres_changes: [] } })
     if (vsn === '2.0.0') assert.equal(reply.join_ref, sent.join_ref, 'V2 reply join_ref must echo the join')
-    else assert.equal(reply.join_ref, undefined, 'V1 encoder never writes join_ref (spec 2.2)')
+    else assert.equal(reply.join_ref, undefined, 'V1 encoder never writes join_ref (docs/protocol.md#v1-frames)')
   })
 
   scenario(`heartbeat reply (vsn ${vsn})`, async (ctx) => {
@@ -55,7 +55,7 @@ for (const path of ['/socket', '/realtime/v1']) {
 }
 
 scenario('rejoin after the transport drops', async (ctx) => {
-  // realtime-js reconnects and rejoins its topics after a drop it did not initiate (spec 11.3).
+  // realtime-js reconnects and rejoins its topics after a drop it did not initiate (docs/protocol.md#client-contract item 3).
   const client = ctx.client('re')
   const channel = client.channel(uniqueTopic('rejoin'))
   await subscribe(channel)
@@ -74,8 +74,8 @@ function norm(f, vsn) {
 }
 
 scenario('private channel without a tenant database -> clear join error', async (ctx) => {
-  // Private channels need RLS in the tenant database (spec 4.7); this tenant has none, so the join
-  // must fail fast with a "<Code>: <message>" reason (spec 11.12), not time out.
+  // Private channels need RLS in the tenant database (docs/protocol.md#private-channels); this tenant has none, so the join
+  // must fail fast with a "<Code>: <message>" reason (docs/protocol.md#client-contract item 12), not time out.
   const client = ctx.client('private')
   const statuses = subscribeStatuses(client.channel(uniqueTopic('private'), { config: { private: true } }))
   await waitFor(() => statuses.length > 0, 'status of the private join')

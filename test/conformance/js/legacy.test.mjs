@@ -1,4 +1,4 @@
-// Legacy (config-less) joins from a plain Phoenix client (spec 3.2): the sub-topic is a Postgres
+// Legacy (config-less) joins from a plain Phoenix client (docs/protocol.md#join-payload): the sub-topic is a Postgres
 // Changes subscription schema[:table[:filter]], and changes arrive with the change type as the
 // event and the bare record as the payload, as upstream delivers them to pre-2.0 clients
 // (realtime_channel.ex pg_change_params(false, ...); postgres_cdc_rls/message_dispatcher.ex).

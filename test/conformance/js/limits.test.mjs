@@ -1,5 +1,5 @@
-// Limits produce the spec's errors (spec 3.3, 4.1, 5.2, 7.3). Tenants with small limits are
-// reached through a Host header (spec 1.3); see the tenants file written by the Go harness.
+// Limits produce upstream's errors (docs/protocol.md#join-pipeline, #client-broadcast, #presence-events, #limits). Tenants with small limits are
+// reached through a Host header (docs/protocol.md#tenant-from-host); see the tenants file written by the Go harness.
 import assert from 'node:assert/strict'
 import { env } from './lib/env.mjs'
 import {
@@ -81,7 +81,7 @@ scenario('payload over the limit without ack is dropped silently', async (ctx) =
 scenario('maxConcurrentUsers: 1 -> second socket refused with 429', async (ctx) => {
   const first = ctx.client('first', { host: env.hosts.oneUser, token: env.otherToken })
   await subscribe(first.channel(uniqueTopic('users')))
-  // Counted users are sockets with at least one joined channel (spec 1.5 step 5).
+  // Counted users are sockets with at least one joined channel (docs/protocol.md#connect-checks step 5).
   const res = await rawUpgrade({ query: { apikey: env.otherToken, vsn: '2.0.0' }, host: env.hosts.oneUser })
   ctx.log('http').note(`second upgrade -> ${res.status} ${res.body}`)
   assert.equal(res.status, 429)
@@ -108,7 +108,7 @@ scenario('client presence limit -> Client presence rate limit exceeded', async (
   const system = collect(channel, 'system')
   const statuses = subscribeStatuses(channel)
   await waitFor(() => statuses.some((s) => s.status === 'SUBSCRIBED'), 'SUBSCRIBED')
-  // Default: 5 presence messages per 30 s window; the 6th shuts the channel down (spec 5.2).
+  // Default: 5 presence messages per 30 s window; the 6th shuts the channel down (docs/protocol.md#presence-events).
   for (let i = 0; i < 5; i++) assert.equal(await channel.track({ i }), 'ok', `track #${i + 1}`)
   channel.track({ i: 5 }).catch(() => {})
   await received(system, 1, 'system message after the 6th presence call')
@@ -131,7 +131,7 @@ scenario('unknown presence event -> error reply', async (ctx) => {
 })
 
 scenario('maxEventsPerSecond -> Too many messages per second', async (ctx) => {
-  // The tenant rate counter ticks every 5 s (spec 7.3); once triggered, receiving channels shut
+  // The tenant rate counter ticks every 5 s (docs/protocol.md#limits); once triggered, receiving channels shut
   // down with a system error. This waits for at most ~2 ticks.
   const host = env.hosts.rateLimited
   const topic = uniqueTopic('events')
@@ -151,7 +151,7 @@ scenario('maxEventsPerSecond -> Too many messages per second', async (ctx) => {
   assert.equal(system[0].message, 'Too many messages per second')
   await waitFor(() => statuses.some((s) => s.status === 'CLOSED'), 'CLOSED')
 
-  // REST broadcasts of the tenant are refused while the events limiter is over the limit (4.3).
+  // REST broadcasts of the tenant are refused while the events limiter is over the limit (docs/protocol.md#rest-batch-broadcast).
   const res = await httpRequest('POST', '/api/broadcast', {
     host,
     headers: { 'Content-Type': 'application/json', apikey: env.otherToken },

@@ -1,6 +1,6 @@
 // Upstream behaviours of issue 12 that need a tenant database, through the unmodified realtime-js:
-// config.broadcast.replication_ready (spec 3.5, 3.6) and presence enabled by the first track on
-// private channels (spec 5.1). Fixtures: parity_test.go (policies on realtime.messages for
+// config.broadcast.replication_ready (docs/protocol.md#post-join-pushes, #system-messages) and presence enabled by the first track on
+// private channels (docs/protocol.md#presence-enabling). Fixtures: parity_test.go (policies on realtime.messages for
 // `pres-*` topics, read and write, role authenticated).
 import assert from 'node:assert/strict'
 import { scenario, subscribe, subscribeStatuses, collect, received, waitFor, uniqueTopic } from './lib/scenario.mjs'

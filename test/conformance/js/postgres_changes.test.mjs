@@ -1,4 +1,4 @@
-// Postgres Changes through the unmodified realtime-js (spec 3.4, 3.6, 6.1-6.7): events, filters,
+// Postgres Changes through the unmodified realtime-js (docs/protocol.md#join-reply, #system-messages, #change-bindings to #change-payloads): events, filters,
 // binding ids, payload shape and typed values, replica identity, RLS, readiness and subscribe
 // errors. Tables are created by changes_test.go (dbFixtures); rows are written with psql.
 import assert from 'node:assert/strict'
@@ -78,8 +78,8 @@ for (const vsn of ['1.0.0', '2.0.0']) {
     assert.deepEqual(del.new, {})
     assert.deepEqual(del.old, { id })
 
-    // The join reply echoes the bindings in order with numeric ids (spec 3.4); each change is one
-    // message per channel listing every matching binding id (spec 6.7).
+    // The join reply echoes the bindings in order with numeric ids (docs/protocol.md#join-reply); each change is one
+    // message per channel listing every matching binding id (docs/protocol.md#change-payloads).
     const reply = joinReply(client, pc.topic)
     const echoed = reply.payload.response.postgres_changes
     assert.deepEqual(
@@ -159,7 +159,7 @@ scenario('payload shape and typed values (REPLICA IDENTITY FULL table)', async (
   assert.deepEqual(del.new, {})
   assert.deepEqual(del.old, second)
 
-  // The wire shape realtime-js converted from (spec 6.7): key sets per type and columns[].type.
+  // The wire shape realtime-js converted from (docs/protocol.md#change-payloads): key sets per type and columns[].type.
   const frames = changeFrames(client, pc.topic, [id])
   assert.deepEqual(
     frames.map((f) => Object.keys(f.payload.data).sort()),
@@ -203,7 +203,7 @@ scenario('REPLICA IDENTITY default vs FULL: old record and filtered DELETE', asy
   assert.equal(fDel.old.title, 'after')
   assert.match(fDel.old.created_at, /^\d{4}-\d\d-\d\dT/)
   // A filter on a non-key column is evaluated against the old image on DELETE: absent with the
-  // default identity (no match), present with FULL (spec 6.2).
+  // default identity (no match), present with FULL (docs/protocol.md#filters).
   assert.deepEqual(pc.got[2], [], 'filtered DELETE on a default-identity table must not match')
   assert.deepEqual(pc.got[3].map(rowId), [f])
 })
@@ -224,7 +224,7 @@ scenario('filters eq, neq, lt, gt, in, bool eq: matching rows arrive, others do 
     pgChannel(client, uniqueTopic('pg-flt'), [{ event: '*', schema: 'public', table: 'todos_full', filter: c.filter }])
   )
   await Promise.all(chans.map(subscribeReady))
-  // Full replica identity so that DELETEs carry the filtered columns (spec 6.2).
+  // Full replica identity so that DELETEs carry the filtered columns (docs/protocol.md#filters).
   await sql(`insert into public.todos_full (grp, title, n, done) values
     (${lit(g)}, ${lit(g + '-a')}, 1, false), (${lit(g)}, ${lit(g + '-b')}, 2, true),
     (${lit(g)}, ${lit(g + '-c')}, 3, false), (${lit(g)}, ${lit(g + '-d')}, 4, null)`)
@@ -355,7 +355,7 @@ scenario('RLS: authenticated users see only their rows, anon sees none (DELETE: 
   const labels = (pc) => seen(pc).map((p) => `${p.eventType}:${rowId(p)}`)
   assert.deepEqual(labels(a), [`INSERT:${a1}`, `INSERT:${a2}`, `UPDATE:${a1}`, `DELETE:${b1}`], 'alice')
   assert.deepEqual(labels(b), [`INSERT:${b1}`, `UPDATE:${b1}`, `DELETE:${b1}`], 'bob')
-  assert.deepEqual(labels(n), [`DELETE:${b1}`], 'anon: no policy, so only the DELETE (spec 6.6)')
+  assert.deepEqual(labels(n), [`DELETE:${b1}`], 'anon: no policy, so only the DELETE (docs/protocol.md#row-visibility)')
   for (const pc of [a, b, n]) {
     assert.deepEqual(seen(pc).at(-1).old, { id: b1 }, 'DELETE on an RLS table keeps only the primary key')
   }
@@ -383,7 +383,7 @@ scenario('readiness: a row committed right after "Subscribed to PostgreSQL" is d
     const [id] = await sqlIds(`insert into public.${binding.table} (grp) values (${lit(g)}) returning id`)
     await waitFor(() => pc.got[0].some((p) => p.new.id === id), `row ${id} inserted right after readiness (round ${i})`, WAIT)
 
-    // The system push follows the join reply and carries the join_ref, ref null (spec 3.6).
+    // The system push follows the join reply and carries the join_ref, ref null (docs/protocol.md#system-messages).
     const frames = client.frames.parsed('<').filter((f) => Array.isArray(f) && f[2] === `realtime:${pc.topic}`)
     const replyAt = frames.findIndex((f) => f[3] === 'phx_reply')
     const systemAt = frames.findIndex((f) => f[3] === 'system')
@@ -416,7 +416,7 @@ for (const [over, message] of errorCases) {
     const client = ctx.client('sub')
     const binding = { event: '*', schema: 'public', table: 'todos', ...over }
     const pc = pgChannel(client, uniqueTopic('pg-err'), [binding])
-    // The join itself succeeds and echoes the binding (spec 3.4); the failure is a system push.
+    // The join itself succeeds and echoes the binding (docs/protocol.md#join-reply); the failure is a system push.
     await subscribe(pc.ch)
     const s = await waitFor(() => pgSystem(pc), 'postgres_changes system message', WAIT)
     assert.deepEqual(s, { extension: 'postgres_changes', status: 'error', message, channel: pc.topic })
@@ -470,7 +470,7 @@ scenario('setAuth on a joined channel re-subscribes with the new claims (RLS now
 
   await client.setAuth(signHS256({ role: 'authenticated', sub: carol, iat: now - 10, exp: now + 3600 }))
   const oks = () => notes.system.filter((s) => s.extension === 'postgres_changes' && s.status === 'ok')
-  await waitFor(() => oks().length >= 2, 'a second "Subscribed to PostgreSQL" after the token refresh (spec 3.6)', WAIT)
+  await waitFor(() => oks().length >= 2, 'a second "Subscribed to PostgreSQL" after the token refresh (docs/protocol.md#system-messages)', WAIT)
   const [r2] = await sqlIds(`insert into public.notes (owner, body) values (${lit(carol)}, 'visible') returning id`)
   await sql(`update public.notes set body = 'hidden, now visible' where id = ${r1}`)
   await waitFor(() => notes.got[0].filter(about([r1, r2])).length >= 2, 'carol sees her rows', WAIT)
@@ -498,7 +498,7 @@ scenario('select: only the selected columns plus the primary key', async (ctx) =
   ])
 })
 
-scenario('oversized change: Error 413 and only small values (spec 6.6)', async (ctx) => {
+scenario('oversized change: Error 413 and only small values (docs/protocol.md#row-visibility)', async (ctx) => {
   const client = ctx.client('sub')
   const g = uniqueTopic('big')
   const pc = pgChannel(client, uniqueTopic('pg-big'), [
@@ -576,7 +576,7 @@ scenario('table added to the publication while streaming; TRUNCATE ignored; ADD 
       ['INSERT', { id: 2, v: 'b', m: 'meh', extra: [1, 2] }],
       ['UPDATE', { id: 2, v: 'b', m: 'ok', extra: [1, 2] }],
     ],
-    'TRUNCATE is never delivered (spec 6.6); columns follow ALTER TABLE'
+    'TRUNCATE is never delivered (docs/protocol.md#row-visibility); columns follow ALTER TABLE'
   )
   const frames = framesOf(client, 'postgres_changes').filter((f) => f.topic === `realtime:${pc.topic}`)
   assert.deepEqual(frames.at(-1).payload.data.columns, [

@@ -1,5 +1,5 @@
 // Presence seen by a second realtime-js client: state, join, update, leave on untrack and on
-// disconnect (spec 5, 11.16).
+// disconnect (docs/protocol.md#presence, #client-contract item 16).
 import assert from 'node:assert/strict'
 import { scenario, subscribe, waitFor, sleep, uniqueTopic } from './lib/scenario.mjs'
 
@@ -29,7 +29,7 @@ for (const vsn of ['1.0.0', '2.0.0']) {
     const boEv = watch(bo)
     await subscribe(ana)
     await subscribe(bo)
-    // presence_state follows the join reply (spec 3.5) and realtime-js raises a first sync.
+    // presence_state follows the join reply (docs/protocol.md#post-join-pushes) and realtime-js raises a first sync.
     await waitFor(() => boEv.sync >= 1, 'first sync at bo (presence_state)')
 
     assert.equal(await ana.track({ user: 'ana', status: 'online' }), 'ok')
@@ -41,7 +41,7 @@ for (const vsn of ['1.0.0', '2.0.0']) {
     assert.ok(join.newPresences[0].presence_ref.length > 0, 'phx_ref must be a non-empty string')
     assert.deepEqual(Object.keys(bo.presenceState()).sort(), ['ana'])
 
-    // Update: a join with phx_ref_prev plus a leave of the old meta, in one diff (spec 5.3).
+    // Update: a join with phx_ref_prev plus a leave of the old meta, in one diff (docs/protocol.md#presence-diffs).
     const oldRef = join.newPresences[0].presence_ref
     assert.equal(await ana.track({ user: 'ana', status: 'away' }), 'ok')
     await waitFor(() => bo.presenceState().ana?.[0]?.status === 'away', 'updated meta at bo')
@@ -79,7 +79,7 @@ for (const vsn of ['1.0.0', '2.0.0']) {
     const [meta] = bo.presenceState().ana
     assert.equal(meta.user, 'ana')
 
-    // presence_state is a channel push: it carries the channel's join_ref (spec 3.5, 11.6).
+    // presence_state is a channel push: it carries the channel's join_ref (docs/protocol.md#post-join-pushes, #client-contract item 6).
     const state = boClient.frames
       .parsed('<')
       .map(v)
@@ -130,7 +130,7 @@ scenario('the tracking client sees its own presence; two sockets can share a key
   await subscribe(observer)
   assert.equal(await tab1.track({ tab: 1 }), 'ok')
   assert.equal(await tab2.track({ tab: 2 }), 'ok')
-  // spec 5.3: the tracking channel also receives the diff for its own track.
+  // docs/protocol.md#presence-diffs: the tracking channel also receives the diff for its own track.
   await waitFor(() => ev1.joins.some((j) => j.newPresences.some((p) => p.tab === 1)), 'own join at tab1')
   await waitFor(() => observer.presenceState().ana?.length === 2, 'two metas under key ana')
   assert.deepEqual(observer.presenceState().ana.map((m) => m.tab).sort(), [1, 2])
@@ -142,7 +142,7 @@ scenario('the tracking client sees its own presence; two sockets can share a key
 
 scenario('track without presence enabled at join still reaches others', async (ctx) => {
   const topic = uniqueTopic('presence-auto')
-  // No presence listener and enabled: false → join without presence; track auto-enables (5.1).
+  // No presence listener and enabled: false → join without presence; track auto-enables (docs/protocol.md#presence-enabling).
   const trackerClient = ctx.client('tracker')
   const tracker = trackerClient.channel(topic, { config: { presence: { key: 'auto' } } })
   const observer = ctx.client('observer').channel(topic)
@@ -151,7 +151,7 @@ scenario('track without presence enabled at join still reaches others', async (c
   await subscribe(tracker)
   assert.equal(await tracker.track({ auto: true }), 'ok')
   await waitFor(() => obs.joins.some((j) => j.key === 'auto'), 'join of the auto-enabled tracker')
-  // Upstream never pushes presence_state when a track enables presence (spec 5.1), so realtime-js
+  // Upstream never pushes presence_state when a track enables presence (docs/protocol.md#presence-enabling), so realtime-js
   // never shows the members (supabase/realtime#2196); this node pushes it (issue 12), once.
   const states = trackerClient.frames.parsed('<').map(v).filter((f) => f.event === 'presence_state')
   assert.equal(states.length, 1, 'one presence_state when track enables presence')

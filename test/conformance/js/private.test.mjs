@@ -1,5 +1,5 @@
 // Private channels and broadcasts from the database through the unmodified realtime-js
-// (spec 4.5-4.7). Policies on realtime.messages are created by changes_test.go (dbFixtures):
+// (docs/protocol.md#database-broadcast to #private-channels). Policies on realtime.messages are created by changes_test.go (dbFixtures):
 // authenticated may read `allowed-*` and `readonly-*` topics and write `allowed-*` ones; anon has no
 // policy. public.orders has a trigger calling realtime.broadcast_changes(row.topic, TG_OP, ...).
 import assert from 'node:assert/strict'
@@ -67,7 +67,7 @@ scenario('private channel: read-only policy joins but its broadcasts are dropped
   const got = collect(receiver, 'broadcast', { event: '*' })
   await subscribe(receiver)
   await subscribe(sender)
-  // Write denied: dropped silently, no reply even with ack (spec 4.1 step 1).
+  // Write denied: dropped silently, no reply even with ack (docs/protocol.md#client-broadcast step 1).
   assert.equal(await sender.send({ type: 'broadcast', event: 'nope', payload: {} }, { timeout: 1500 }), 'timed out')
   // The receiver is live: a database broadcast to the topic reaches it.
   await sql(`select realtime.send('{"probe": true}'::jsonb, 'probe', ${lit(topic)}, true)`)
@@ -100,14 +100,14 @@ for (const vsn of ['1.0.0', '2.0.0']) {
     assert.equal(gotPub.length, 1, `public subscriber got ${JSON.stringify(gotPub)}`)
     const m = gotPriv[0]
     assert.match(m.meta?.id ?? '', UUID, `meta.id: ${JSON.stringify(m)}`)
-    // realtime.send adds the generated id to an object payload (spec 4.5).
+    // realtime.send adds the generated id to an object payload (docs/protocol.md#database-broadcast).
     assert.deepEqual(m, { type: 'broadcast', event: 'ev', payload: { x: 1, id: m.meta.id }, meta: { id: m.meta.id } })
     const p = gotPub[0]
     assert.deepEqual(p, { type: 'broadcast', event: 'pub', payload: { y: 2, id: p.meta.id }, meta: { id: p.meta.id } })
     if (vsn === '2.0.0') {
       assert.ok(
         privClient.frames.binaries('<').some((b) => b.text.startsWith('bin kind=4 enc=1') && b.text.includes('"meta":"{\\"id\\"')),
-        'V2: a database broadcast arrives as kind 4, JSON encoding, with metadata {"id": ...} (spec 4.2)'
+        'V2: a database broadcast arrives as kind 4, JSON encoding, with metadata {"id": ...} (docs/protocol.md#broadcast-delivery)'
       )
     }
   })
@@ -133,7 +133,7 @@ scenario('realtime.send_binary reaches V2 private subscribers as an ArrayBuffer,
   assert.deepEqual(
     got1.map((m) => m.event),
     ['json'],
-    'binary database broadcasts are not delivered to V1 (spec 4.2)'
+    'binary database broadcasts are not delivered to V1 (docs/protocol.md#broadcast-delivery)'
   )
 })
 

@@ -1,4 +1,4 @@
-// Socket-layer rules seen through the real client (spec 1.7, 2.6, 11.4-11.6, 11.13). Frames the
+// Socket-layer rules seen through the real client (docs/protocol.md#socket-lifecycle, #control-events, #client-contract items 4-6, #client-contract item 13). Frames the
 // public API cannot produce are written with client.push (public) or, for malformed input, on the
 // client's own WebSocket; realtime-js keeps running on that socket afterwards.
 import assert from 'node:assert/strict'
@@ -61,7 +61,7 @@ scenario('duplicate phx_join replaces the channel (phx_close for the old join_re
   const replyAt = frames.findIndex((f) => f.event === 'phx_reply' && f.ref === '950')
   assert.ok(closeAt >= 0, 'no phx_close for the replaced channel')
   assert.deepEqual(frames[closeAt], { join_ref: oldJoinRef, ref: oldJoinRef, topic: `realtime:${topic}`, event: 'phx_close', payload: {} })
-  assert.ok(closeAt < replyAt, 'phx_close of the old channel must precede the new join reply (spec 2.6)')
+  assert.ok(closeAt < replyAt, 'phx_close of the old channel must precede the new join reply (docs/protocol.md#control-events)')
   assert.equal(frames[replyAt].payload.status, 'ok')
   assert.equal(frames[replyAt].join_ref, '950')
 })
@@ -81,7 +81,7 @@ scenario('leave and join the same topic again on one socket', async (ctx) => {
   await received(got, 1, 'broadcast after rejoin')
 })
 
-scenario('broadcast with a stale join_ref is still delivered (spec 2.6)', async (ctx) => {
+scenario('broadcast with a stale join_ref is still delivered (docs/protocol.md#control-events)', async (ctx) => {
   const topic = uniqueTopic('stale')
   const sender = ctx.client('sender', { vsn: '1.0.0' })
   await subscribe(sender.channel(topic, { config: { broadcast: { ack: true } } }))
@@ -118,7 +118,7 @@ scenario('malformed frames are dropped and the socket keeps working', async (ctx
     conn.send(new Uint8Array(bad).buffer)
   }
   await sleep(300)
-  assert.ok(client.isConnected(), 'malformed frames must not close the socket (spec 1.7)')
+  assert.ok(client.isConnected(), 'malformed frames must not close the socket (docs/protocol.md#socket-lifecycle)')
   assert.equal(await channel.send({ type: 'broadcast', event: 'after', payload: { ok: 1 } }), 'ok')
   await received(own, 1, 'own broadcast after garbage')
   await received(seen, 1, 'bystander broadcast after garbage')
@@ -138,7 +138,7 @@ scenario('frame over 5 MB closes only that socket', async (ctx) => {
   conn.send(JSON.stringify([null, '990', `realtime:${topic}`, 'custom', { s: 'x'.repeat(5_100_000) }]))
   const code = await Promise.race([closed, sleep(5000).then(() => 'not closed')])
   client.frames.note(`close code ${code}`)
-  assert.notEqual(code, 'not closed', 'a frame above 5,000,000 bytes must close the connection (spec 1.1)')
+  assert.notEqual(code, 'not closed', 'a frame above 5,000,000 bytes must close the connection (docs/protocol.md#http-routes)')
   // The spec fixes no close code; Cowboy sends 1009 (message too big). Reported, not asserted.
   assert.ok(bystanderClient.isConnected())
   const sender = ctx.client('sender').channel(topic)

@@ -1,5 +1,5 @@
-// REST broadcast received by sockets: channel.httpSend (spec 4.4), POST /api/broadcast (4.3),
-// realtime-js's REST fallback of send(), errors and CORS (11.20).
+// REST broadcast received by sockets: channel.httpSend (docs/protocol.md#rest-single-broadcast), POST /api/broadcast (#rest-batch-broadcast),
+// realtime-js's REST fallback of send(), errors and CORS (docs/protocol.md#client-contract item 20).
 import assert from 'node:assert/strict'
 import { env } from './lib/env.mjs'
 import { scenario, subscribe, collect, received, sleep, httpRequest, uniqueTopic } from './lib/scenario.mjs'
@@ -28,7 +28,7 @@ scenario('channel.httpSend JSON -> 202 and received (V1 and V2)', async (ctx) =>
   assert.deepEqual(got.v1[0], want)
   assert.ok(
     got.v2Client.frames.binaries('<').some((b) => b.text.startsWith('bin kind=4 enc=1')),
-    'single REST broadcast reaches V2 sockets as kind 4 JSON (spec 4.2)'
+    'single REST broadcast reaches V2 sockets as kind 4 JSON (docs/protocol.md#broadcast-delivery)'
   )
 })
 

@@ -1,4 +1,4 @@
-// A socket whose channels have all ended is closed after NO_CHANNEL_TIMEOUT_IN_MS (spec 1.7,
+// A socket whose channels have all ended is closed after NO_CHANNEL_TIMEOUT_IN_MS (docs/protocol.md#socket-lifecycle,
 // upstream lib/realtime_web/channels/realtime_channel/tracker.ex); the Go test sets it to 500 ms.
 import assert from 'node:assert/strict'
 import { scenario, subscribe, waitFor, uniqueTopic, sleep } from './lib/scenario.mjs'

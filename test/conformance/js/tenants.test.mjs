@@ -1,4 +1,4 @@
-// Tenant configuration changes (spec 1.7): editing the tenants file rotates a tenant's secret; its
+// Tenant configuration changes (docs/protocol.md#socket-lifecycle): editing the tenants file rotates a tenant's secret; its
 // sockets get "Server requested disconnect" and close code 1012, other tenants are untouched.
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
@@ -48,7 +48,7 @@ scenario('secret rotation in the tenants file disconnects that tenant only', asy
 })
 
 scenario('joins rate limit -> ClientJoinRateLimitReached, socket closed 1001, upgrade 429', async (ctx) => {
-  // maxJoinsPerSecond: 1 and the 5 s ticks of spec 7.3: a handful of joins trigger the limiter at
+  // maxJoinsPerSecond: 1 and the 5 s ticks of docs/protocol.md#limits: a handful of joins trigger the limiter at
   // the next tick; the first join after that is refused and the socket closed.
   const client = ctx.client('joiner', { host: env.hosts.joinLimited, token: env.otherToken })
   let refusal

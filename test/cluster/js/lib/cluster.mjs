@@ -83,7 +83,7 @@ export function presenceSnapshot(channel) {
 }
 
 // rawUpgrade performs a WebSocket upgrade against node id by hand and returns {status, body}, so a
-// refused connect (spec 1.5: HTTP status + JSON error) can be asserted exactly.
+// refused connect (docs/protocol.md#connect-checks: HTTP status + JSON error) can be asserted exactly.
 export async function rawUpgrade(id, query) {
   const http = await import('node:http')
   const url = new URL('/socket/websocket', node(id).http)

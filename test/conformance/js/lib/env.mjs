@@ -40,7 +40,7 @@ Object.defineProperties(env.tokens, {
   malformed: { value: 'not-a-jwt', enumerable: true },
 })
 
-// Extra tenants of the test tenants file, reached through a Host header (spec 1.3).
+// Extra tenants of the test tenants file, reached through a Host header (docs/protocol.md#tenant-from-host).
 Object.defineProperties(env.hosts, {
   limited: lazy('RT_HOST_LIMITED'),
   suspended: lazy('RT_HOST_SUSPENDED'),

@@ -69,7 +69,7 @@ function toBytes(data) {
 
 const dec = new TextDecoder()
 
-// describeBinary renders V2 binary kinds 3 and 4 field by field (spec 2.4) plus the raw hex.
+// describeBinary renders V2 binary kinds 3 and 4 field by field (docs/protocol.md#v2-binary-frames) plus the raw hex.
 export function describeBinary(b) {
   const hex = Buffer.from(b).toString('hex').replace(/(..)/g, '$1 ').trim()
   const shortHex = hex.length > 300 ? hex.slice(0, 300) + ' …' : hex

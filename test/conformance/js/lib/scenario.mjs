@@ -139,7 +139,7 @@ export async function received(arr, n, what, timeout = TIMEOUT_MS) {
 }
 
 // rawUpgrade performs a WebSocket upgrade request by hand so the node's plain HTTP refusal
-// (spec 1.5: status + JSON {"error": ...}) can be asserted exactly. Returns {status, headers, body}.
+// (docs/protocol.md#connect-checks: status + JSON {"error": ...}) can be asserted exactly. Returns {status, headers, body}.
 export async function rawUpgrade({ path = '/socket/websocket', query = {}, headers = {}, host } = {}) {
   const http = await import('node:http')
   const url = new URL(path, env.httpURL)

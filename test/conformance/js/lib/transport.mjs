@@ -1,7 +1,7 @@
 // WebSocket transport handed to realtime-js through its public `transport` option. Node 20 has no
 // global WebSocket, so realtime-js needs one; we give it the `ws` package's class, extended only to
 // (a) record every frame into a FrameLog and (b) optionally send a custom Host header, which is how
-// the node picks the tenant (spec 1.3) while we connect to 127.0.0.1. realtime-js itself is
+// the node picks the tenant (docs/protocol.md#tenant-from-host) while we connect to 127.0.0.1. realtime-js itself is
 // untouched: it sees a standard WebSocket-like constructor.
 import WebSocket from 'ws'
 
