@@ -7,7 +7,7 @@ import "strings"
 // on ("tenant:room1", "tenant-private:room1"). These functions are the only place the forms
 // are built and parsed.
 
-// wirePrefix starts every channel topic on the wire (spec 2.1); realtime-js adds it.
+// wirePrefix starts every channel topic on the wire (docs/protocol.md#message-model); realtime-js adds it.
 const wirePrefix = "realtime:"
 
 // WireTopic is the topic of subTopic's Phoenix frames: "realtime:" + subTopic.
@@ -16,7 +16,7 @@ func WireTopic(subTopic string) string { return wirePrefix + subTopic }
 // SubTopic is the sub-topic of a wire topic; false when wire does not start with "realtime:".
 func SubTopic(wire string) (string, bool) { return strings.CutPrefix(wire, wirePrefix) }
 
-// Topic builds the tenant-scoped pub/sub topic of spec 3.1.
+// Topic builds the tenant-scoped pub/sub topic of docs/protocol.md#topics.
 func Topic(tenant, subTopic string, private bool) string {
 	if private {
 		return tenant + "-private:" + subTopic

@@ -156,3 +156,46 @@ func checkRefs(t *testing.T, file, c string, pages map[string]map[string]bool) {
 		}
 	}
 }
+
+// TestArchitectureListsEveryPackage: docs/architecture.md names every Go package of the module
+// (as `path` in its table), so the map of the code stays complete when packages come and go.
+func TestArchitectureListsEveryPackage(t *testing.T) {
+	root := filepath.Join("..", "..")
+	b, err := os.ReadFile(filepath.Join(root, "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	var pkgs []string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			// hack/ holds scripts and a separate module (hack/imagebuild).
+			if name == "node_modules" || name == "bin" || name == "testdata" || name == "hack" || (strings.HasPrefix(name, ".") && path != root) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(d.Name(), ".go") {
+			dir, _ := filepath.Rel(root, filepath.Dir(path))
+			if dir != "." && (len(pkgs) == 0 || pkgs[len(pkgs)-1] != dir) {
+				pkgs = append(pkgs, filepath.ToSlash(dir))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) < 30 {
+		t.Fatalf("found %d packages; the walk is broken", len(pkgs))
+	}
+	for _, p := range pkgs {
+		if !strings.Contains(doc, "`"+p+"`") {
+			t.Errorf("docs/architecture.md does not list package %s (one line in the Packages table)", p)
+		}
+	}
+}
