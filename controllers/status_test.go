@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
+	"github.com/realtimeops/realtime/internal/tenantlease"
 )
 
 func pod(name, region string, ready bool) corev1.Pod {
@@ -81,23 +82,38 @@ func TestViewLeaseAndCandidates(t *testing.T) {
 		rt := metav1.NewMicroTime(now.Add(-renewedAgo))
 		return &coordinationv1.Lease{Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, RenewTime: &rt, LeaseDurationSeconds: &dur}}
 	}
+	inEpoch := func(l *coordinationv1.Lease, e int32) *coordinationv1.Lease {
+		l.Annotations = map[string]string{tenantlease.EpochAnnotation: tenantlease.FormatEpoch(e)}
+		return l
+	}
+	nodeLease := func(holder string, renewedAgo time.Duration, e int32) *coordinationv1.Lease {
+		l := lease(holder, renewedAgo, 15)
+		l.Name, l.Spec.LeaseTransitions = tenantlease.NodeLeaseName(holder), &e
+		l.Spec.AcquireTime = l.Spec.RenewTime
+		return l
+	}
 	pods := []corev1.Pod{pod("a", "eu", true), pod("b", "eu", true), pod("c", "eu", false)}
 	tests := []struct {
 		name      string
 		lease     *coordinationv1.Lease
+		node      *coordinationv1.Lease
 		delay     time.Duration
 		wantReady map[string]bool
 		wantWhy   string
 	}{
-		{"no lease", nil, 0, map[string]bool{"a": true, "b": true, "c": false}, ""},
-		{"valid lease", lease("a", 5*time.Second, 15), 0, map[string]bool{"a": true, "b": true, "c": false}, ""},
-		{"expired lease fences holder", lease("a", 20*time.Second, 15), 0, map[string]bool{"a": false, "b": true, "c": false}, realtimev1.MoveLeaseExpired},
-		{"failover delay postpones", lease("a", 20*time.Second, 15), 10 * time.Second, map[string]bool{"a": true, "b": true, "c": false}, ""},
-		{"empty holder fences nobody", lease("", time.Hour, 15), 0, map[string]bool{"a": true, "b": true, "c": false}, ""},
+		{"no lease", nil, nil, 0, map[string]bool{"a": true, "b": true, "c": false}, ""},
+		{"valid lease", lease("a", 5*time.Second, 15), nil, 0, map[string]bool{"a": true, "b": true, "c": false}, ""},
+		{"expired lease fences holder", lease("a", 20*time.Second, 15), nil, 0, map[string]bool{"a": false, "b": true, "c": false}, realtimev1.MoveLeaseExpired},
+		{"failover delay postpones", lease("a", 20*time.Second, 15), nil, 10 * time.Second, map[string]bool{"a": true, "b": true, "c": false}, ""},
+		{"empty holder fences nobody", lease("", time.Hour, 15), nil, 0, map[string]bool{"a": true, "b": true, "c": false}, ""},
+		{"node lease of the same epoch keeps an old tenant lease", inEpoch(lease("a", time.Hour, 15), 1), nodeLease("a", 2*time.Second, 1), 0,
+			map[string]bool{"a": true, "b": true, "c": false}, ""},
+		{"node lease of a newer epoch fences", inEpoch(lease("a", time.Second, 15), 1), nodeLease("a", 2*time.Second, 2), 0,
+			map[string]bool{"a": false, "b": true, "c": false}, realtimev1.MoveLeaseExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, ok := viewLease(tt.lease, tt.delay)
+			v, ok := viewLease(tt.lease, tt.node, tt.delay)
 			cands, why := placementCandidates(pods, nil, v, ok, now)
 			for _, n := range cands {
 				if n.Ready != tt.wantReady[n.Name] {

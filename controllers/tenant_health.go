@@ -161,7 +161,7 @@ func leaseCondition(lh leaseHealth, name string, now time.Time) (bool, realtimev
 		return false, realtimev1.ReasonLeaseMissing, fmt.Sprintf("%s has not acquired Lease %s", lh.Owner, name)
 	case lh.Lease.Holder != lh.Owner:
 		return false, realtimev1.ReasonLeaseHeldByOther, fmt.Sprintf("Lease %s is held by %s, not the owner %s", name, lh.Lease.Holder, lh.Owner)
-	case !now.Before(lh.Lease.Expired):
+	case now.After(lh.Lease.Expired):
 		return false, realtimev1.ReasonLeaseExpired, fmt.Sprintf("%s stopped renewing Lease %s (expired %s)", lh.Owner, name, lh.Lease.Expired.UTC().Format(time.RFC3339))
 	}
 	return true, realtimev1.ReasonLeaseHeld, fmt.Sprintf("%s holds Lease %s", lh.Owner, name)

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
+	"github.com/realtimeops/realtime/internal/tenantlease"
 	"github.com/realtimeops/realtime/node/placement"
 )
 
@@ -56,6 +57,8 @@ func (r *TenantReconciler) place(ctx context.Context, t *realtimev1.Tenant, clus
 	}
 	current := st.Replication.Node
 	d, ok := placement.ChooseSticky(current, t.EffectiveExternalID(), t.DatabaseRegion(), cluster.Spec.RegionMapping, cands)
+	d, requested, moveProblem := requestedOwner(t, cluster.Name, cands, why, d)
+	ok = ok || requested
 	if !ok {
 		msg := fmt.Sprintf("no ready node pod in RealtimeCluster %q", cluster.Name)
 		if current != "" {
@@ -65,10 +68,24 @@ func (r *TenantReconciler) place(ctx context.Context, t *realtimev1.Tenant, clus
 		return 0, lh, nil
 	}
 	if d.Node != current {
-		r.recordMove(ctx, t, st, d, moveCause(current, why, in.pods), now)
+		cause := moveCause(current, why, in.pods)
+		if requested {
+			cause = ineligibility{Reason: realtimev1.MoveRequested}
+		}
+		r.recordMove(ctx, t, st, d, cause, now)
 	}
 	st.Replication.Region, st.Replication.Reason = d.Region, string(d.Reason)
-	r.setAssigned(t, st, true, realtimev1.ConditionReason(d.Reason), assignedMessage(t, d))
+	switch {
+	case requested:
+		setCondition(st, gen, realtimev1.TenantAssigned, true, realtimev1.ReasonMoveRequested, assignedMessage(t, d))
+	case moveProblem != "":
+		msg := assignedMessage(t, d) + "; " + moveProblem
+		if setCondition(st, gen, realtimev1.TenantAssigned, true, realtimev1.ReasonMoveTargetUnavailable, msg) {
+			r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, string(realtimev1.ReasonMoveTargetUnavailable), "Place", "%s", moveProblem)
+		}
+	default:
+		r.setAssigned(t, st, true, realtimev1.ConditionReason(d.Reason), assignedMessage(t, d))
+	}
 	if in.leaseOK && in.lease.Holder == d.Node && now.Before(in.lease.ActAt) {
 		// Nothing announces an expiry: look again just after it would fence the owner.
 		return in.lease.ActAt.Sub(now) + 100*time.Millisecond, lh, nil
@@ -108,11 +125,33 @@ func (r *TenantReconciler) placementInputs(ctx context.Context, t *realtimev1.Te
 	err := r.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: t.LeaseName()}, l)
 	switch {
 	case err == nil:
-		in.lease, in.leaseOK = viewLease(l, t.FailoverDelayDuration())
+		node, err := r.holderNodeLease(ctx, t.Namespace, l)
+		if err != nil {
+			return in, err
+		}
+		in.lease, in.leaseOK = viewLease(l, node, t.FailoverDelayDuration())
 	case !apierrors.IsNotFound(err):
 		return in, fmt.Errorf("get lease: %w", err)
 	}
 	return in, nil
+}
+
+// holderNodeLease is the node Lease of the tenant Lease's holder (nil when there is none or the
+// tenant Lease does not use one).
+func (r *TenantReconciler) holderNodeLease(ctx context.Context, ns string, l *coordinationv1.Lease) (*coordinationv1.Lease, error) {
+	holder := tenantlease.Holder(l)
+	if _, ok := tenantlease.TenantEpoch(l); !ok || holder == "" {
+		return nil, nil
+	}
+	node := &coordinationv1.Lease{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: tenantlease.NodeLeaseName(holder)}, node)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("get node lease of %s: %w", holder, err)
+	}
+	return node, nil
 }
 
 // placementCandidates turns pods into placement nodes; why says why each ineligible pod is out.
@@ -180,6 +219,8 @@ func (r *TenantReconciler) setAssigned(t *realtimev1.Tenant, st *realtimev1.Tena
 func assignedMessage(t *realtimev1.Tenant, d placement.Decision) string {
 	db := t.DatabaseRegion()
 	switch d.Reason {
+	case requestedReason:
+		return fmt.Sprintf("owned by %s in region %s, as requested by annotation %s", d.Node, d.Region, realtimev1.MoveToAnnotation)
 	case placement.SameRegion:
 		return fmt.Sprintf("owned by %s in the database's region %s", d.Node, d.Region)
 	case placement.MappedRegion:

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
+	"github.com/realtimeops/realtime/internal/tenantlease"
 )
 
 // Field indexes used to map watched objects to Tenants without listing everything.
@@ -57,7 +58,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 				return e.ObjectOld.(*corev1.Node).Spec.Unschedulable != e.ObjectNew.(*corev1.Node).Spec.Unschedulable
 			}})).
-		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(leaseToTenant),
+		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(r.leaseToTenants),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 				return leaseChanged(e.ObjectOld.(*coordinationv1.Lease), e.ObjectNew.(*coordinationv1.Lease))
 			}})).
@@ -114,12 +115,19 @@ func (r *TenantReconciler) nodeToTenants(ctx context.Context, o client.Object) [
 	return reqs
 }
 
-func leaseToTenant(_ context.Context, o client.Object) []reconcile.Request {
-	name := o.GetName()
-	if len(name) <= len(realtimev1.LeasePrefix) || name[:len(realtimev1.LeasePrefix)] != realtimev1.LeasePrefix {
-		return nil
+// leaseToTenants maps a tenant Lease to its Tenant, and a node Lease to the Tenants of its
+// cluster (a node Lease stands for every tenant its pod holds: an epoch change or a renewal after
+// expiry concerns them all).
+func (r *TenantReconciler) leaseToTenants(ctx context.Context, o client.Object) []reconcile.Request {
+	if name, ok := tenantlease.TenantOf(o.GetName()); ok {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
 	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name[len(realtimev1.LeasePrefix):]}}}
+	if _, ok := tenantlease.PodOf(o.GetName()); ok {
+		if cluster := o.GetLabels()[realtimev1.ClusterLabel]; cluster != "" {
+			return r.tenantsMatching(ctx, o.GetNamespace(), client.MatchingFields{indexTenantCluster: cluster})
+		}
+	}
+	return nil
 }
 
 func (r *TenantReconciler) secretToTenants(ctx context.Context, o client.Object) []reconcile.Request {

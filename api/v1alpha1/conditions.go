@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "github.com/realtimeops/realtime/internal/tenantlease"
+
 // ConditionType is the type of a condition of a RealtimeCluster or Tenant.
 type ConditionType string
 
@@ -90,6 +92,11 @@ const (
 	ReasonNotReachable      ConditionReason = "DatabaseNotReachable"
 	ReasonNotStreaming      ConditionReason = "NotStreaming"
 	ReasonLeaseNotHeld      ConditionReason = "OwnerLeaseNotHeld"
+	// ReasonMoveRequested: Assigned, to the pod MoveToAnnotation names.
+	ReasonMoveRequested ConditionReason = "MoveRequested"
+	// ReasonMoveTargetUnavailable: Assigned by the usual rules, because the pod
+	// MoveToAnnotation names cannot own the tenant now (not ready, draining, not in the cluster).
+	ReasonMoveTargetUnavailable ConditionReason = "MoveTargetUnavailable"
 )
 
 // Reasons of a move of a tenant's WAL work (MoveRecord.Reason).
@@ -102,6 +109,8 @@ const (
 	MoveLeaseExpired        = "LeaseExpired"
 	MoveHomeRegionAvailable = "HomeRegionAvailable"
 	MoveOwnerGone           = "OwnerGone"
+	// MoveRequested: a planned handoff to the pod named by MoveToAnnotation.
+	MoveRequested = "Requested"
 )
 
 // Annotations and labels shared by the operator and the nodes.
@@ -109,12 +118,18 @@ const (
 	// DrainingAnnotation on a node pod ("true") makes placement treat the pod as not ready, so
 	// its tenants move before the pod stops: the hook for planned moves (rollouts, drains).
 	DrainingAnnotation = "realtime.realtimeops.io/draining"
+	// MoveToAnnotation on a Tenant names the node pod that should own its WAL work (`kubectl
+	// realtime move`): the operator assigns it there while that pod can own it, a planned
+	// handoff through the Lease like any move; removing the annotation returns the tenant to
+	// the usual placement.
+	MoveToAnnotation = "realtime.realtimeops.io/move-to"
 	// ClusterLabel on node pods names their RealtimeCluster.
 	ClusterLabel = "realtime.realtimeops.io/cluster"
 	// RegionLabel on node pods names their region.
 	RegionLabel = "realtime.realtimeops.io/region"
 	// TenantFinalizer drops the tenant's replication slot before the Tenant goes away.
 	TenantFinalizer = "realtime.realtimeops.io/replication-slot"
-	// LeasePrefix + Tenant name is the name of the tenant's fencing Lease.
-	LeasePrefix = "tenant-"
+	// LeasePrefix + Tenant name is the name of the tenant's fencing Lease (the contract is
+	// internal/tenantlease's, shared with the nodes).
+	LeasePrefix = tenantlease.Prefix
 )

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,7 +14,8 @@ import (
 
 // drain marks the pod draining (the operator's hook for planned moves: placement then treats the
 // pod as not ready and hands its tenants to other pods; the pod keeps serving clients), then
-// waits until no Tenant names it as owner. It never touches Leases: the operator does the moves.
+// follows each of its tenants' handoff as move does: assigned elsewhere, Lease held by the new
+// owner. It never touches Leases: the operator and the nodes do the moves.
 func (e *env) drain(ctx context.Context, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("%w: drain takes one pod name", errUsage)
@@ -28,6 +27,12 @@ func (e *env) drain(ctx context.Context, args []string) error {
 	if pod.Labels[realtimev1.ClusterLabel] == "" {
 		return fmt.Errorf("pod %s is not a realtime node pod (no %s label)", pod.Name, realtimev1.ClusterLabel)
 	}
+	// The tenants to follow are those the pod owns when the drain starts.
+	owned, err := e.ownedBy(ctx, pod.Name)
+	if err != nil {
+		return err
+	}
+	w := e.progress()
 	if pod.Annotations[realtimev1.DrainingAnnotation] != "true" {
 		patch := client.MergeFrom(pod.DeepCopy())
 		if pod.Annotations == nil {
@@ -37,33 +42,23 @@ func (e *env) drain(ctx context.Context, args []string) error {
 		if err := e.c.Patch(ctx, &pod, patch); err != nil {
 			return fmt.Errorf("annotate pod %s draining: %w", pod.Name, err)
 		}
-		fmt.Fprintf(e.out, "pod/%s annotated %s=true\n", pod.Name, realtimev1.DrainingAnnotation)
+		fmt.Fprintf(w, "pod/%s annotated %s=true\n", pod.Name, realtimev1.DrainingAnnotation)
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	last := ""
-	for {
-		owned, err := e.ownedBy(ctx, pod.Name)
-		if err != nil {
-			return err
-		}
-		if len(owned) == 0 {
-			fmt.Fprintf(e.out, "pod/%s drained: it owns no tenant's WAL work (remove the annotation to let it own tenants again)\n", pod.Name)
-			return nil
-		}
-		if line := strings.Join(owned, ","); line != last {
-			fmt.Fprintf(e.out, "waiting for %d tenant(s) to move off %s: %s\n", len(owned), pod.Name, line)
-			last = line
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("timed out after %s: %s still owns %s", e.timeout, pod.Name, last)
-			}
-			return ctx.Err()
-		case <-time.After(e.poll):
-		}
+	hs := make([]*handoff, 0, len(owned))
+	for _, name := range owned {
+		hs = append(hs, &handoff{Tenant: name, From: pod.Name})
 	}
+	if len(hs) > 0 {
+		fmt.Fprintf(w, "waiting for %d tenant(s) to move off %s: %s\n", len(hs), pod.Name, strings.Join(owned, ","))
+	}
+	if err := e.waitHandoffs(ctx, hs); err != nil {
+		return err
+	}
+	if e.output != "table" {
+		return e.encode(map[string]any{"pod": pod.Name, "drained": true, "handoffs": hs})
+	}
+	fmt.Fprintf(e.out, "pod/%s drained: it owns no tenant's WAL work (remove the annotation to let it own tenants again)\n", pod.Name)
+	return nil
 }
 
 func (e *env) ownedBy(ctx context.Context, pod string) ([]string, error) {
@@ -81,13 +76,53 @@ func (e *env) ownedBy(ctx context.Context, pod string) ([]string, error) {
 	return out, nil
 }
 
-// move is not available: placement is a pure function of the pods, and the operator has no API
-// yet to pin one tenant to a chosen pod as a planned handoff. Editing the tenant's Lease or
-// status by hand would race the operator, so the plugin refuses instead.
-func (e *env) move(args []string, to string) error {
+// move asks the operator for a planned handoff of one tenant to a chosen pod: it sets the
+// Tenant's move-to annotation, which the operator honours while that pod can own the tenant
+// (Assigned reason MoveRequested, lastMove reason Requested, a Moved event), then follows the
+// handoff until the pod holds the Lease. The annotation stays as a pin; removing it
+// (`kubectl annotate tenant NAME realtime.realtimeops.io/move-to-`) returns the tenant to the
+// usual placement.
+func (e *env) move(ctx context.Context, args []string, to string) error {
 	if len(args) != 1 || to == "" {
 		return fmt.Errorf("%w: move takes one tenant name and --to POD", errUsage)
 	}
-	return fmt.Errorf("move %s --to %s: the operator has no planned-move API for one tenant yet; "+
-		"`kubectl realtime drain POD` moves every tenant off a pod through the operator", args[0], to)
+	var tn realtimev1.Tenant
+	if err := e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: args[0]}, &tn); err != nil {
+		return fmt.Errorf("tenant %s/%s: %w", e.namespace, args[0], err)
+	}
+	if !tn.NeedsOwner() {
+		return fmt.Errorf("tenant %s has no WAL work to move (no database, or suspended)", tn.Name)
+	}
+	var pod corev1.Pod
+	if err := e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: to}, &pod); err != nil {
+		return fmt.Errorf("pod %s/%s: %w", e.namespace, to, err)
+	}
+	if c := pod.Labels[realtimev1.ClusterLabel]; c != tn.Spec.ClusterRef.Name {
+		return fmt.Errorf("pod %s is not a node pod of RealtimeCluster %q (its %s label is %q)", to, tn.Spec.ClusterRef.Name, realtimev1.ClusterLabel, c)
+	}
+	from := ""
+	if rep := tn.Status.Replication; rep != nil {
+		from = rep.Node
+	}
+	w := e.progress()
+	if tn.Annotations[realtimev1.MoveToAnnotation] != to {
+		patch := client.MergeFrom(tn.DeepCopy())
+		if tn.Annotations == nil {
+			tn.Annotations = map[string]string{}
+		}
+		tn.Annotations[realtimev1.MoveToAnnotation] = to
+		if err := e.c.Patch(ctx, &tn, patch); err != nil {
+			return fmt.Errorf("annotate tenant %s: %w", tn.Name, err)
+		}
+		fmt.Fprintf(w, "tenant/%s annotated %s=%s\n", tn.Name, realtimev1.MoveToAnnotation, to)
+	}
+	h := &handoff{Tenant: tn.Name, From: from, To: to}
+	if err := e.waitHandoffs(ctx, []*handoff{h}); err != nil {
+		return err
+	}
+	if e.output != "table" {
+		return e.encode(h)
+	}
+	fmt.Fprintf(e.out, "tenant/%s moved to %s (pinned: remove annotation %s to return it to the usual placement)\n", tn.Name, to, realtimev1.MoveToAnnotation)
+	return nil
 }

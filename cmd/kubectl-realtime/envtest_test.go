@@ -56,5 +56,5 @@ func TestAgainstAPIServer(t *testing.T) {
 		}
 	}
 	testGolden(t, c)
-	testDrain(t, c)
+	testMoveAndDrain(t, c)
 }

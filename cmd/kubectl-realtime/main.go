@@ -5,7 +5,7 @@
 //	kubectl realtime status [CLUSTER]   regions, pods, clients, mesh links, tenants per owner
 //	kubectl realtime tenant NAME        conditions, owner, slot, lag, last move, events
 //	kubectl realtime drain POD          move the pod's tenants away (through the operator)
-//	kubectl realtime move TENANT --to POD  not available yet (no operator API for it)
+//	kubectl realtime move TENANT --to POD  planned handoff of one tenant to a pod (through the operator)
 //
 // Exit codes: 0 success, 1 failure (not found, timeout, API error), 2 usage error.
 package main
@@ -34,8 +34,11 @@ const usage = `kubectl realtime: the realtime operator's clusters and tenants.
 Usage:
   kubectl realtime status [CLUSTER] [-n NS] [-o table|json|yaml]
   kubectl realtime tenant NAME [-n NS] [-o table|json|yaml]
-  kubectl realtime drain POD [-n NS] [--timeout 5m]
-  kubectl realtime move TENANT --to POD [-n NS]
+  kubectl realtime drain POD [-n NS] [--timeout 5m] [-o table|json|yaml]
+  kubectl realtime move TENANT --to POD [-n NS] [--timeout 5m] [-o table|json|yaml]
+
+move and drain ask the operator (annotations) and wait, showing each step, until every tenant
+is assigned to its new owner and that pod holds the tenant's Lease; exit 1 on timeout.
 
 Flags (every command): -n/--namespace, --kubeconfig, --context, -o/--output, --timeout.
 `
@@ -48,6 +51,7 @@ type env struct {
 	c         client.Client
 	nodes     nodeStatusFunc
 	out       io.Writer
+	errOut    io.Writer // progress of move/drain with -o json|yaml
 	namespace string
 	output    string
 	timeout   time.Duration
@@ -89,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, conn conn
 	fs.StringVar(&kubeContext, "context", "", "kubeconfig context")
 	fs.StringVar(&output, "output", "table", "table, json or yaml")
 	fs.StringVar(&output, "o", "table", "output (shorthand)")
-	fs.DurationVar(&timeout, "timeout", 5*time.Minute, "how long drain waits")
+	fs.DurationVar(&timeout, "timeout", 5*time.Minute, "how long move and drain wait")
 	fs.StringVar(&to, "to", "", "move: the target pod")
 	positional, err := parseInterspersed(fs, rest)
 	if err != nil {
@@ -104,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, conn conn
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 1
 	}
-	e := &env{c: c, nodes: nodes, out: stdout, namespace: resolvedNS, output: output, timeout: timeout,
+	e := &env{c: c, nodes: nodes, out: stdout, errOut: stderr, namespace: resolvedNS, output: output, timeout: timeout,
 		color: isTerminal(stdout), now: time.Now, poll: 2 * time.Second}
 	switch cmd {
 	case "status":
@@ -114,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, conn conn
 	case "drain":
 		err = e.drain(ctx, positional)
 	case "move":
-		err = e.move(positional, to)
+		err = e.move(ctx, positional, to)
 	}
 	switch {
 	case err == nil:

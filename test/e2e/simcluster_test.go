@@ -49,7 +49,7 @@ var simBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", 
 
 // binDir finds the binaries: $K8S_TEST_BINS, else $KUBEBUILDER_ASSETS (make test sets it to the
 // same cache), else the default cache. Missing binaries fail the test: CI must not pass without it.
-func binDir(t *testing.T) string {
+func binDir(t testing.TB) string {
 	t.Helper()
 	dir, from := os.Getenv("K8S_TEST_BINS"), "$K8S_TEST_BINS"
 	if dir == "" {
@@ -76,7 +76,7 @@ func binDir(t *testing.T) string {
 // simCluster is a running simulated cluster. Every process belongs to the test and is stopped by
 // its PID in Cleanup (and killed by the kernel if the test binary dies: Pdeathsig).
 type simCluster struct {
-	t      *testing.T
+	t      testing.TB
 	bin    string
 	dir    string // work directory: data, certificates, logs/<name>.log
 	cfg    *rest.Config
@@ -109,7 +109,7 @@ func (p *simProc) exited() bool {
 
 // startSimCluster starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on
 // loopback, creates the six fake nodes and waits until they are Ready.
-func startSimCluster(t *testing.T) *simCluster {
+func startSimCluster(t testing.TB) *simCluster {
 	t.Helper()
 	t0 := time.Now()
 	bin := binDir(t)
@@ -202,7 +202,7 @@ func url(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
 // freePorts reserves n distinct free loopback ports by listening on them all at once, then frees
 // them for the processes (a small window in which another program could take one; the process
 // then fails to start and the test says so).
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ports []int
 	var ls []net.Listener

@@ -8,6 +8,8 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/realtimeops/realtime/internal/tenantlease"
 )
 
 // tenantList is a Tenants func the test changes while a holder runs.
@@ -58,6 +60,15 @@ func getLease(t *testing.T, ns, tenantName string) *coordinationv1.Lease {
 	return l
 }
 
+func getNodeLease(t *testing.T, ns, pod string) *coordinationv1.Lease {
+	t.Helper()
+	l, err := kubeCS.CoordinationV1().Leases(ns).Get(testCtx(t), tenantlease.NodeLeaseName(pod), metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get node lease of %s: %v", pod, err)
+	}
+	return l
+}
+
 func TestLeaseHolderAcquireRenewRelease(t *testing.T) {
 	ns := newNamespace(t)
 	aList, bList := &tenantList{}, &tenantList{}
@@ -70,9 +81,17 @@ func TestLeaseHolderAcquireRenewRelease(t *testing.T) {
 	if holderOf(l) != "rt-eu-0" || *l.Spec.LeaseDurationSeconds != 15 || l.Labels["realtime.realtimeops.io/cluster"] != cluster {
 		t.Fatalf("lease = %+v labels %v", l.Spec, l.Labels)
 	}
-	firstRenew := l.Spec.RenewTime.Time
+	// One write per pod renews every tenant: the node Lease moves, the tenant Leases do not.
+	node := getNodeLease(t, ns, "rt-eu-0")
+	if e := tenantlease.FormatEpoch(tenantlease.Epoch(node)); l.Annotations[tenantlease.EpochAnnotation] != e {
+		t.Fatalf("tenant lease epoch %q, node lease epoch %s", l.Annotations[tenantlease.EpochAnnotation], e)
+	}
+	firstRenew := node.Spec.RenewTime.Time
 	a.Kick()
-	checkFor(t, "renewal", func() bool { return getLease(t, ns, "acme").Spec.RenewTime.After(firstRenew) })
+	checkFor(t, "node lease renewal", func() bool { return getNodeLease(t, ns, "rt-eu-0").Spec.RenewTime.After(firstRenew) })
+	if rv := getLease(t, ns, "acme").ResourceVersion; rv != l.ResourceVersion {
+		t.Fatalf("tenant lease rewritten by a renewal (resourceVersion %s -> %s)", l.ResourceVersion, rv)
+	}
 
 	// The assignment moves acme to pod B while A still holds it: B must wait. B is driven
 	// step by step (sync is one round of Run) so each step is observed.
@@ -115,11 +134,11 @@ func TestLeaseHolderAcquireRenewRelease(t *testing.T) {
 func TestLeaseHolderTakesOverExpiredLease(t *testing.T) {
 	ns := newNamespace(t)
 	old := time.Now().Add(-time.Minute)
-	ghost := newLease(ns, "initech", "rt-dead-0", nil, old, 15*time.Second)
+	ghost := newLease(ns, "initech", "rt-dead-0", nil, old, 15*time.Second, 0)
 	if _, err := kubeCS.CoordinationV1().Leases(ns).Create(testCtx(t), ghost, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	live := newLease(ns, "hooli", "rt-live-0", nil, time.Now(), time.Hour)
+	live := newLease(ns, "hooli", "rt-live-0", nil, time.Now(), time.Hour, 0)
 	if _, err := kubeCS.CoordinationV1().Leases(ns).Create(testCtx(t), live, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
