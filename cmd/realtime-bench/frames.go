@@ -11,13 +11,25 @@ import (
 // The bench speaks the V2 protocol itself (docs/protocol.md#v2-frames, #v2-binary-frames) instead of importing node/phoenix, so
 // it measures the node without trusting the node's own codec.
 
-// textFrame encodes a V2 text frame [join_ref, ref, topic, event, payload].
-func textFrame(joinRef, ref, topic, event string, payload any) ([]byte, error) {
-	b, err := json.Marshal([]any{nullable(joinRef), nullable(ref), topic, event, payload})
+// textFrame encodes a V2 text frame [join_ref, ref, topic, event, payload], or with v1 the V1
+// object {"join_ref","ref","topic","event","payload"} (spec 2.3).
+func textFrame(v1 bool, joinRef, ref, topic, event string, payload any) ([]byte, error) {
+	var v any = []any{nullable(joinRef), nullable(ref), topic, event, payload}
+	if v1 {
+		v = map[string]any{"join_ref": nullable(joinRef), "ref": nullable(ref), "topic": topic, "event": event, "payload": payload}
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s frame: %w", event, err)
 	}
 	return b, nil
+}
+
+func orNull(r json.RawMessage) json.RawMessage {
+	if len(r) == 0 {
+		return json.RawMessage("null")
+	}
+	return r
 }
 
 func nullable(s string) any {
@@ -79,10 +91,40 @@ type reply struct {
 	Reason                     string
 }
 
-// decodeText parses a V2 text frame; payload fields other than status/response.reason are skipped.
+// broadcastEvent marks a broadcast delivery in either text form: `,"broadcast",` is the event
+// element of a V2 array, `"event":"broadcast"` the V1 object's event field.
+var broadcastV2, broadcastV1 = []byte(`,"broadcast",`), []byte(`"event":"broadcast"`)
+
+// isBroadcastDelivery reports whether a server text frame is a broadcast (not a reply or system
+// message) without decoding it. Only the event position matters: payloads are the bench's own.
+func isBroadcastDelivery(b []byte) bool {
+	if len(b) > 0 && b[0] == '[' {
+		i := bytes.Index(b, broadcastV2)
+		return i > 0 && bytes.Count(b[:i], []byte{','}) == 2
+	}
+	return bytes.Contains(b, broadcastV1) && !bytes.Contains(b, []byte(`"event":"phx_reply"`))
+}
+
+// decodeText parses a V2 (array) or V1 (object) text frame; payload fields other than
+// status/response.reason are skipped.
 func decodeText(b []byte) (reply, error) {
 	var arr []json.RawMessage
-	if err := json.Unmarshal(b, &arr); err != nil {
+	if len(b) > 0 && b[0] == '{' {
+		var obj struct {
+			JoinRef json.RawMessage `json:"join_ref"`
+			Ref     json.RawMessage `json:"ref"`
+			Topic   json.RawMessage `json:"topic"`
+			Event   json.RawMessage `json:"event"`
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(b, &obj); err != nil {
+			return reply{}, fmt.Errorf("decode V1 text frame: %w", err)
+		}
+		if len(obj.Topic) == 0 || len(obj.Event) == 0 {
+			return reply{}, errors.New("V1 text frame without topic or event")
+		}
+		arr = []json.RawMessage{orNull(obj.JoinRef), orNull(obj.Ref), orNull(obj.Topic), orNull(obj.Event), orNull(obj.Payload)}
+	} else if err := json.Unmarshal(b, &arr); err != nil {
 		return reply{}, fmt.Errorf("decode text frame: %w", err)
 	}
 	if len(arr) < 5 {

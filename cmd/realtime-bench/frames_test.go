@@ -81,6 +81,10 @@ func TestDecodeText(t *testing.T) {
 			want: reply{JoinRef: "1", Topic: "realtime:a", Event: "system", Status: "error", Reason: "Too many messages per second"},
 		},
 		{in: `{"topic":"x"}`, err: true},
+		{
+			in:   `{"event":"phx_reply","payload":{"status":"ok","response":{}},"ref":"3","topic":"realtime:a","join_ref":"3"}`,
+			want: reply{JoinRef: "3", Ref: "3", Topic: "realtime:a", Event: "phx_reply", Status: "ok"},
+		},
 		{in: `[1,2]`, err: true},
 	}
 	for _, tt := range tests {
@@ -135,4 +139,17 @@ func FuzzDecodeText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = decodeText(b)
 	})
+}
+
+func TestIsBroadcastDelivery(t *testing.T) {
+	for in, want := range map[string]bool{
+		`[null,null,"realtime:a","broadcast",{"event":"bench","payload":{"t":1},"type":"broadcast"}]`:         true,
+		`{"event":"broadcast","payload":{"event":"bench","payload":{"t":1}},"ref":null,"topic":"realtime:a"}`: true,
+		`["1","1","realtime:a","phx_reply",{"status":"ok","response":{"x":",\"broadcast\","}}]`:               false,
+		`{"event":"phx_reply","payload":{"status":"ok","response":{}},"ref":"1","topic":"realtime:a"}`:        false,
+	} {
+		if got := isBroadcastDelivery([]byte(in)); got != want {
+			t.Errorf("%s: got %v, want %v", in, got, want)
+		}
+	}
 }

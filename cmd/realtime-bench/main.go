@@ -25,6 +25,8 @@ import (
 
 type config struct {
 	spawn, addr, adminAddr, host, token, secret, nodeLog string
+	vsn, publish, frames, profileDir                     string
+	trace                                                bool
 	pid, sources, gogc                                   int
 	scenarios                                            map[string]bool
 
@@ -75,7 +77,22 @@ func parseFlags() (*config, string, error) {
 	flag.DurationVar(&c.channelsDuration, "channels-duration", 10*time.Second, "publish duration in scenario d")
 	flag.StringVar(&out, "out", "bench.json", "JSON report path ('' for none)")
 	flag.IntVar(&c.gogc, "gogc", 400, "GOGC of the bench process (less client GC noise in latencies)")
+	flag.StringVar(&c.vsn, "vsn", "2.0.0", "serializer of every bench socket: 1.0.0 (JSON objects) or 2.0.0 (arrays + binary)")
+	flag.StringVar(&c.publish, "publish", "ws", "how fan-out scenarios publish: ws (the publisher's socket) or rest (one message per POST)")
+	flag.StringVar(&c.frames, "frames", "binary", "publish form: binary (V2 kind-3 push; with rest, POST /api/broadcast/:topic/events/:event, "+
+		"delivered as kind 4 to V2) or text (broadcast push; with rest, POST /api/broadcast, delivered as text); V1 is always text")
+	flag.StringVar(&c.profileDir, "profile", "", "save a CPU profile of the spawned node per measured window into this directory")
+	flag.BoolVar(&c.trace, "trace", false, "with --profile, also save a runtime/trace of each window")
 	flag.Parse()
+	if c.vsn != "1.0.0" && c.vsn != "2.0.0" {
+		return nil, "", fmt.Errorf("--vsn %q: want 1.0.0 or 2.0.0", c.vsn)
+	}
+	if c.publish != "ws" && c.publish != "rest" {
+		return nil, "", fmt.Errorf("--publish %q: want ws or rest", c.publish)
+	}
+	if c.frames != "binary" && c.frames != "text" {
+		return nil, "", fmt.Errorf("--frames %q: want binary or text", c.frames)
+	}
 
 	var err error
 	if c.idleCounts, err = intList(idle); err != nil {
@@ -120,11 +137,17 @@ func intList(s string) ([]int, error) {
 type target struct {
 	addr, token string
 	adminAddr   string // /metrics (the node's --admin-addr); "" skips the node-side diagnostics
+	debugAddr   string // pprof (the spawned node's --debug-addr); "" when not profiling
 	pid         int
 	stop        func()
 }
 
-func (t *target) dialer(c *config) *dialer { return newDialer(t.addr, c.host, t.token, c.sources) }
+func (t *target) dialer(c *config) *dialer {
+	return newDialer(t.addr, c.host, t.token, c.vsn, c.sources)
+}
+
+// binaryFrames reports whether publishes use the binary form (never with V1).
+func (c *config) binaryFrames() bool { return c.frames == "binary" && c.vsn != "1.0.0" }
 
 func openTarget(ctx context.Context, c *config) (*target, error) {
 	if c.spawn == "" {
@@ -134,11 +157,12 @@ func openTarget(ctx context.Context, c *config) (*target, error) {
 		}
 		return &target{addr: c.addr, token: tok, adminAddr: c.adminAddr, pid: c.pid, stop: func() {}}, nil
 	}
-	s, secret, err := spawnNode(ctx, c.spawn, c.nodeLog)
+	s, secret, err := spawnNode(ctx, c.spawn, c.nodeLog, c.profileDir != "")
 	if err != nil {
 		return nil, err
 	}
-	return &target{addr: s.addr, token: signHS256(secret, 2*time.Hour), adminAddr: s.adminAddr, pid: s.pid(), stop: s.stop}, nil
+	return &target{addr: s.addr, token: signHS256(secret, 2*time.Hour), adminAddr: s.adminAddr, debugAddr: s.debugAddr,
+		pid: s.pid(), stop: s.stop}, nil
 }
 
 func main() {

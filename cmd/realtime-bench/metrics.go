@@ -96,8 +96,9 @@ func (r *result) addPerSocket(before, after promSnapshot, sockets int) {
 	r.add("node heap objects per socket", d("go_memstats_heap_objects")/n, "")
 }
 
-// addWriteBatching reports frames per socket write and slow-consumer drops between snapshots.
-func (r *result) addWriteBatching(before, after promSnapshot) {
+// addWriteBatching reports frames per socket write, bytes written per delivery and slow-consumer
+// drops between snapshots.
+func (r *result) addWriteBatching(before, after promSnapshot, delivered int64) {
 	if before == nil || after == nil {
 		return
 	}
@@ -105,6 +106,9 @@ func (r *result) addWriteBatching(before, after promSnapshot) {
 	frames := after["realtime_socket_write_batch_frames_sum"] - before["realtime_socket_write_batch_frames_sum"]
 	if writes > 0 {
 		r.add("node frames per socket write", frames/writes, "")
+	}
+	if out := after["realtime_channel_global_output_bytes"] - before["realtime_channel_global_output_bytes"]; out > 0 && delivered > 0 {
+		r.add("node bytes written per delivery", out/float64(delivered), "B")
 	}
 	if drops := after["realtime_slow_consumer_disconnects_total"] - before["realtime_slow_consumer_disconnects_total"]; drops > 0 {
 		r.add("node slow-consumer disconnects", drops, "")

@@ -47,7 +47,7 @@ func runChannels(ctx context.Context, tg *target, cfg *config) *result {
 	time.Sleep(500 * time.Millisecond)
 
 	r.add("sockets", float64(cr.OK), "")
-	return measureDeliveries(ctx, tg, r, p, rate, dur, per, "sockets disconnected", func(seq int) error {
+	return measureDeliveries(ctx, tg, r, p, rate, dur, per, "sockets disconnected", func() error { return nil }, func(seq int) error {
 		ch := seq % nch
 		pc := chans[ch]
 		return pc.c.publish(ctx, pc.ref, topic(ch), "bench", stampedPayload(time.Now().UnixNano(), seq, cfg.payloadSize))

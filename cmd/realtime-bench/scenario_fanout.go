@@ -68,8 +68,12 @@ func runFanout(ctx context.Context, tg *target, cfg *config) *result {
 	}
 	defer p.close()
 
-	return measureDeliveries(ctx, tg, r, p, rate, dur, subs, "subscribers disconnected", func(seq int) error {
-		return pub.publish(ctx, ref, topic, "bench", stampedPayload(time.Now().UnixNano(), seq, cfg.payloadSize))
+	r.Params["vsn"], r.Params["publish"], r.Params["frames"] = cfg.vsn, cfg.publish, cfg.frames
+	pb := newPublisher(tg, cfg, pub, ref, topic)
+	stopProfile := capture(tg, cfg, r.Scenario, dur)
+	defer stopProfile()
+	return measureDeliveries(ctx, tg, r, p, rate, dur, subs, "subscribers disconnected", pb.wait, func(seq int) error {
+		return pb.publish(ctx, seq, stampedPayload(time.Now().UnixNano(), seq, cfg.payloadSize))
 	})
 }
 
@@ -77,7 +81,7 @@ func runFanout(ctx context.Context, tg *target, cfg *config) *result {
 // expected sent x fanout deliveries, and reports counts, latency, throughput per server
 // CPU-second and write batching: the measuring part shared by the fan-out scenarios.
 func measureDeliveries(ctx context.Context, tg *target, r *result, p *pool, rate int, dur time.Duration,
-	fanout int, disconnectedLabel string, publish func(seq int) error) *result {
+	fanout int, disconnectedLabel string, flush func() error, publish func(seq int) error) *result {
 	p.setRecordLatency(true)
 	base := p.delivered()
 	promBefore := scrapeOrNil(tg.adminAddr)
@@ -85,6 +89,9 @@ func measureDeliveries(ctx context.Context, tg *target, r *result, p *pool, rate
 	sent, err := pace(ctx, rate, dur, publish)
 	if err != nil {
 		r.note("publishing stopped early: %v", err)
+	}
+	if err := flush(); err != nil {
+		r.note("publishing: %v", err)
 	}
 	expected := int64(sent) * int64(fanout)
 	drain(p, base, expected, 5*time.Second)
@@ -98,7 +105,7 @@ func measureDeliveries(ctx context.Context, tg *target, r *result, p *pool, rate
 	r.add("delivered/expected", float64(delivered)/float64(max(expected, 1)), "")
 	r.addLatency("publish-to-receive", summarize(p.latencies()))
 	r.addThroughput("deliveries", float64(delivered), st)
-	r.addWriteBatching(promBefore, promAfter)
+	r.addWriteBatching(promBefore, promAfter, delivered)
 	if d := p.disconnected(); d > 0 {
 		r.add(disconnectedLabel, float64(d), "")
 	}
@@ -127,20 +134,27 @@ func runSaturation(ctx context.Context, tg *target, cfg *config) []*result {
 	)
 	for _, rate := range cfg.satRates {
 		r := &result{Scenario: fmt.Sprintf("c saturation %d msg/s", rate),
-			Params: map[string]any{"subscribers": subs, "rate_msg_s": rate, "step_s": cfg.satStep.Seconds()}}
+			Params: map[string]any{"subscribers": subs, "rate_msg_s": rate, "step_s": cfg.satStep.Seconds(),
+				"vsn": cfg.vsn, "publish": cfg.publish, "frames": cfg.frames}}
+		pb := newPublisher(tg, cfg, pub, ref, topic)
 		base := p.delivered()
 		promBefore := scrapeOrNil(tg.adminAddr)
+		stopProfile := capture(tg, cfg, r.Scenario, cfg.satStep)
 		w := openWindow(tg.pid)
 		sent, err := pace(ctx, rate, cfg.satStep, func(seq int) error {
-			return pub.publish(ctx, ref, topic, "bench", stampedPayload(time.Now().UnixNano(), seq, cfg.payloadSize))
+			return pb.publish(ctx, seq, stampedPayload(time.Now().UnixNano(), seq, cfg.payloadSize))
 		})
+		if werr := pb.wait(); werr != nil && err == nil {
+			err = werr
+		}
 		st := w.close()
+		stopProfile()
 		promAfter := scrapeOrNil(tg.adminAddr)
 		delivered := p.delivered() - base
 		r.add("published", float64(sent), "msg")
 		r.add("delivered/expected (in window)", float64(delivered)/float64(max(int64(sent)*int64(subs), 1)), "")
 		r.addThroughput("deliveries", float64(delivered), st)
-		r.addWriteBatching(promBefore, promAfter)
+		r.addWriteBatching(promBefore, promAfter, delivered)
 		out = append(out, r)
 		if err != nil {
 			r.note("publisher error: %v", err)

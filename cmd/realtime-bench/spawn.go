@@ -56,13 +56,14 @@ type spawned struct {
 	cmd       *exec.Cmd
 	addr      string
 	adminAddr string
+	debugAddr string
 	dir       string
 	done      chan struct{}
 }
 
 // spawnNode starts bin with a fresh tenants file on a free loopback port and waits for /readyz.
 // It returns the node and the HS256 secret of its tenant.
-func spawnNode(ctx context.Context, bin string, logPath string) (*spawned, string, error) {
+func spawnNode(ctx context.Context, bin string, logPath string, debug bool) (*spawned, string, error) {
 	secretBytes := make([]byte, 24)
 	if _, err := rand.Read(secretBytes); err != nil {
 		return nil, "", fmt.Errorf("secret: %w", err)
@@ -85,7 +86,16 @@ func spawnNode(ctx context.Context, bin string, logPath string) (*spawned, strin
 		return nil, "", err
 	}
 	s := &spawned{addr: "127.0.0.1:" + strconv.Itoa(port), adminAddr: "127.0.0.1:" + strconv.Itoa(adminPort), dir: dir, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "--addr", s.addr, "--admin-addr", s.adminAddr, "--tenants", tenants, "--default-tenant", benchTenant, "--log-level", "warn")
+	args := []string{"--addr", s.addr, "--admin-addr", s.adminAddr, "--tenants", tenants, "--default-tenant", benchTenant, "--log-level", "warn"}
+	if debug {
+		debugPort, err := freePort()
+		if err != nil {
+			return nil, "", err
+		}
+		s.debugAddr = "127.0.0.1:" + strconv.Itoa(debugPort)
+		args = append(args, "--debug-addr", s.debugAddr)
+	}
+	s.cmd = exec.Command(bin, args...)
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, "", fmt.Errorf("node log: %w", err)

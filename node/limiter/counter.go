@@ -14,14 +14,15 @@ const TickSeconds = 5
 // MaxBuckets bounds the averaging window to 60 s.
 const MaxBuckets = 12
 
-// Counter is a rolling-average event counter. Add is lock-free; Tick and the readers take a mutex.
+// Counter is a rolling-average event counter. Add and Triggered are lock-free (both run once per
+// delivery, from every publisher of the tenant at once); Tick and Average take a mutex.
 type Counter struct {
-	pending atomic.Int64
+	pending   atomic.Int64
+	triggered atomic.Bool
 
-	mu        sync.Mutex
-	buckets   []int64
-	avg       float64
-	triggered bool
+	mu      sync.Mutex
+	buckets []int64
+	avg     float64
 }
 
 // Add counts n events in the current bucket.
@@ -41,15 +42,11 @@ func (c *Counter) Tick(limit int) {
 		sum += b
 	}
 	c.avg = float64(sum) / float64(len(c.buckets)) / TickSeconds
-	c.triggered = limit > 0 && c.avg >= float64(limit)
+	c.triggered.Store(limit > 0 && c.avg >= float64(limit))
 }
 
 // Triggered reports whether the average reached the limit at the last tick.
-func (c *Counter) Triggered() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.triggered
-}
+func (c *Counter) Triggered() bool { return c.triggered.Load() }
 
 // Average is the events-per-second average as of the last tick.
 func (c *Counter) Average() float64 {

@@ -3,78 +3,123 @@ package socket
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/realtimeops/realtime/node/pubsub"
 )
 
-// The WebSocket library flushes its buffered writer after every frame, which costs one write
-// syscall per message. We hand it a writer that, while the socket's writer goroutine drains its
-// queue, collects those flushes into one buffer and writes them with a single syscall: many frames
-// per wake-up, as NATS and centrifuge do. Outside a batch (pongs, close frames) writes go straight
-// through. This also replaces the 4 KiB server bufio.Writer kept for the life of the connection by
-// a small one plus a pooled batch buffer held only while writing.
+// Outbound data frames bypass the WebSocket library's per-message writer (a mutex, a context
+// check, a header encode and a flush per frame): the socket's writer goroutine frames every
+// message it drained itself, into one pooled buffer, and writes them with a single syscall, many
+// frames per wake-up as NATS and centrifuge do. The library still writes its control frames
+// (pongs, close) through the same batchWriter, one whole frame per Write call (its 256-byte
+// buffer holds any control frame), so frames never interleave; once it has written a close
+// frame no data frame follows (RFC 6455 5.5.1). This also replaces the 4 KiB server
+// bufio.Writer kept for the life of the connection by a small one plus a pooled batch buffer held
+// only while writing.
 
 var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
 // maxPooledBatch keeps huge batches (5 MB frames) out of the pool.
 const maxPooledBatch = 1 << 20
 
+// errCloseSent is returned for data frames queued after the close frame went out.
+var errCloseSent = errors.New("close frame already sent")
+
 type batchWriter struct {
-	mu       sync.Mutex
-	conn     net.Conn
-	batching bool
-	buf      *[]byte
-	timeout  time.Duration
+	mu        sync.Mutex
+	conn      net.Conn
+	closeSent bool
+	timeout   time.Duration
+	deadline  time.Time // the write deadline last set on conn
 }
 
+// armDeadline keeps the connection's write deadline between 7/8 and all of timeout ahead.
+// Setting it costs a poller timer update, so it is refreshed only once it is timeout/8 old
+// instead of before every write. Callers hold w.mu.
+func (w *batchWriter) armDeadline() {
+	now := time.Now()
+	if w.deadline.Sub(now) > w.timeout-w.timeout/8 {
+		return
+	}
+	w.deadline = now.Add(w.timeout)
+	_ = w.conn.SetWriteDeadline(w.deadline)
+}
+
+// Write is the WebSocket library's path (control frames, through its small bufio.Writer).
 func (w *batchWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.batching {
-		*w.buf = append(*w.buf, p...)
-		return len(p), nil
-	}
 	if w.conn == nil {
 		return 0, errors.New("connection not hijacked")
 	}
-	_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	if len(p) > 0 && p[0]&0x0f == opClose {
+		w.closeSent = true
+	}
+	w.armDeadline()
 	return w.conn.Write(p)
 }
 
-// begin starts collecting writes.
-func (w *batchWriter) begin() {
+const (
+	opText   = 0x1
+	opBinary = 0x2
+	opClose  = 0x8
+	finBit   = 0x80
+)
+
+// writeFrames frames every message of batch (unmasked server frames, RFC 6455 5.2) into one
+// buffer and writes it with one syscall. It returns the payload bytes written.
+func (w *batchWriter) writeFrames(batch []pubsub.Frame) (int, error) {
+	bp := batchPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	n := 0
+	for _, f := range batch {
+		b = appendFrameHeader(b, f)
+		b = append(b, f.Data...)
+		n += len(f.Data)
+	}
 	w.mu.Lock()
-	w.batching = true
-	if w.buf == nil {
-		w.buf = batchPool.Get().(*[]byte)
+	var err error
+	switch {
+	case w.closeSent:
+		err = errCloseSent
+	case w.conn == nil:
+		err = errors.New("connection not hijacked")
+	default:
+		w.armDeadline()
+		_, err = w.conn.Write(b)
 	}
 	w.mu.Unlock()
+	if cap(b) <= maxPooledBatch {
+		*bp = b[:0]
+		batchPool.Put(bp)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
-// flush writes everything collected since begin in one syscall and returns the buffer to the pool.
-func (w *batchWriter) flush() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.batching = false
-	buf := w.buf
-	w.buf = nil
-	if buf == nil {
-		return nil
+func appendFrameHeader(b []byte, f pubsub.Frame) []byte {
+	op := byte(opText)
+	if f.Binary {
+		op = opBinary
 	}
-	var err error
-	if len(*buf) > 0 {
-		_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-		_, err = w.conn.Write(*buf)
+	b = append(b, finBit|op)
+	switch l := len(f.Data); {
+	case l < 126:
+		return append(b, byte(l))
+	case l <= 0xffff:
+		return append(b, 126, byte(l>>8), byte(l))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, 127), uint64(l))
 	}
-	if cap(*buf) <= maxPooledBatch {
-		*buf = (*buf)[:0]
-		batchPool.Put(buf)
-	}
-	return err
 }
 
 // hijacker wraps the ResponseWriter given to websocket.Accept so the hijacked connection writes
