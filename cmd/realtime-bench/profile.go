@@ -70,3 +70,19 @@ func fileName(s string) string {
 		return '_'
 	}, s)
 }
+
+// saveSnapshot saves one pprof profile of the spawned node (heap, goroutine) into --profile's
+// directory; without --profile it does nothing.
+func saveSnapshot(tg *target, cfg *config, window, profile string) {
+	if cfg.profileDir == "" || tg.debugAddr == "" {
+		return
+	}
+	if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+		slog.Warn("profile directory", "err", err)
+		return
+	}
+	file := filepath.Join(cfg.profileDir, fileName(window)+"."+profile+".pprof")
+	if err := fetchTo(fmt.Sprintf("http://%s/debug/pprof/%s", tg.debugAddr, profile), file, 0); err != nil {
+		slog.Warn("profile", "file", file, "err", err)
+	}
+}

@@ -34,6 +34,8 @@ func runIdle(ctx context.Context, tg *target, cfg *config, n int) *result {
 	// Idle period: nothing but heartbeats; RSS is read at the end of it.
 	time.Sleep(cfg.idleSettle)
 	after, err := readProc(tg.pid)
+	saveSnapshot(tg, cfg, r.Scenario, "heap")
+	saveSnapshot(tg, cfg, r.Scenario, "goroutine")
 	r.addPerSocket(promBefore, scrapeOrNil(tg.adminAddr), cr.OK)
 	if err != nil || tg.pid == 0 {
 		r.note("server RSS unknown (use --spawn or --pid)")

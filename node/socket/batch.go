@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/realtimeops/realtime/node/pubsub"
@@ -38,6 +39,10 @@ type batchWriter struct {
 	closeSent bool
 	timeout   time.Duration
 	deadline  time.Time // the write deadline last set on conn
+
+	// Read side (reads.go): the connection's read buffer and its poller handle.
+	br  *bufio.Reader
+	raw syscall.RawConn
 }
 
 // armDeadline keeps the connection's write deadline between 7/8 and all of timeout ahead.
@@ -142,7 +147,13 @@ func (h hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.bw.conn = conn
-	return conn, bufio.NewReadWriter(smallReader(brw.Reader, conn), bufio.NewWriterSize(h.bw, 256)), nil
+	h.bw.br = smallReader(brw.Reader, conn)
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			h.bw.raw = raw
+		}
+	}
+	return conn, bufio.NewReadWriter(h.bw.br, bufio.NewWriterSize(h.bw, 256)), nil
 }
 
 // smallReader replaces the HTTP server's 4 KiB read buffer, which would stay allocated for the

@@ -111,15 +111,15 @@ func (s *Socket) Serve(ctx context.Context) {
 	stop := context.AfterFunc(ctx, func() { s.Close(websocket.StatusServiceRestart, "server shutting down") })
 	defer stop()
 	for {
-		typ, data, err := s.ws.Read(context.Background())
-		if err != nil {
+		// The loop goroutine only waits; reading and handling run on a helper (reads.go).
+		if err := s.bw.waitReadable(); err != nil {
+			s.log.Debug("socket wait ended", "err", err)
+			break
+		}
+		if err := s.readBuffered(); err != nil {
 			s.logReadError(err)
 			break
 		}
-		s.idle.Reset(s.opts.IdleTimeout)
-		m.InputBytes.Add(float64(len(data)))
-		s.tm.in.Add(float64(len(data)))
-		s.handleFrame(typ, data)
 	}
 	s.cleanup()
 }
