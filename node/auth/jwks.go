@@ -88,7 +88,9 @@ func parseJWK(e map[string]any) jwk {
 	_, j.hasKid = e["kid"].(string)
 	switch j.kty {
 	case "RSA", "EC", "OKP":
-		j.pub, j.err = publicKeyOf(e)
+		if j.err = materialProblem(j.kty, j.crv, str); j.err == nil {
+			j.pub, j.err = publicKeyOf(e)
+		}
 	case "oct":
 		// Only a string k counts (the HS rows of the selection table); anything else means
 		// "no such JWK", so the token falls back to the tenant secret.
@@ -99,6 +101,40 @@ func parseJWK(e map[string]any) jwk {
 		j.pub, j.err = publicKeyOf(e)
 	}
 	return j
+}
+
+// materialProblem names what an operator must fix in a JWK before go-jose is asked (whose
+// messages are less specific), in the texts Problems() has always used.
+func materialProblem(kty, crv string, str func(string) string) error {
+	present := func(name string) bool { b, err := b64(str(name)); return err == nil && len(b) > 0 }
+	switch kty {
+	case "RSA":
+		if !present("n") {
+			return errors.New("invalid RSA modulus n")
+		}
+		if !present("e") {
+			return errors.New("invalid RSA exponent e")
+		}
+	case "EC":
+		if crv != "P-256" && crv != "P-384" && crv != "P-521" {
+			return fmt.Errorf("unsupported EC curve %q", crv)
+		}
+		if !present("x") || !present("y") {
+			return errors.New("invalid EC coordinates")
+		}
+	case "OKP":
+		switch crv {
+		case "Ed25519":
+			if !present("x") {
+				return errors.New("invalid Ed25519 public key x")
+			}
+		case "Ed448":
+			return errors.New("Ed448 is not supported by this implementation")
+		default:
+			return fmt.Errorf("unsupported OKP curve %q", crv)
+		}
+	}
+	return nil
 }
 
 // keyMaterial are the base64url members of RSA, EC, OKP and oct JWKs (RFC 7518 section 6).
