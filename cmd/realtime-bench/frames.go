@@ -12,7 +12,7 @@ import (
 // it measures the node without trusting the node's own codec.
 
 // textFrame encodes a V2 text frame [join_ref, ref, topic, event, payload], or with v1 the V1
-// object {"join_ref","ref","topic","event","payload"} (spec 2.3).
+// object {"join_ref","ref","topic","event","payload"} (docs/protocol.md#v2-frames).
 func textFrame(v1 bool, joinRef, ref, topic, event string, payload any) ([]byte, error) {
 	var v any = []any{nullable(joinRef), nullable(ref), topic, event, payload}
 	if v1 {
