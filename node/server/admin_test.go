@@ -1,9 +1,15 @@
 package server
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 )
 
 // The client port keeps the client API and the probes; metrics and status (tenant names,
@@ -48,4 +54,32 @@ func TestAdminEndpointsOffTheClientPort(t *testing.T) {
 	if got := get(h.url, "/readyz"); got != http.StatusServiceUnavailable {
 		t.Fatalf("readyz after /drain: %d", got)
 	}
+}
+
+// A draining node refuses new connections (WebSocket and long poll) with 503 and keeps the ones
+// it has: they are closed by the drain, spread over its window.
+func TestDrainingRefusesNewConnections(t *testing.T) {
+	h := newHarness(t)
+	open := h.dial("2.0.0")
+	open.send(`["1","1","realtime:before","phx_join",{"config":{}}]`)
+	open.expect(`"status":"ok"`)
+	h.srv.draining.Store(true)
+	ws := strings.Replace(h.url, "http", "ws", 1) + "/socket/websocket?vsn=2.0.0&apikey=" + h.token(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, ws, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("websocket dial while draining: err %v, response %v; want 503", err, resp)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "Realtime is restarting") {
+		t.Errorf("refusal body %q", body)
+	}
+	lp := &pollClient{t: t, base: h.url + "/socket/longpoll"}
+	if _, r := lp.do("GET", "vsn=2.0.0&apikey="+h.token(nil), "", ""); r.Status != 403 || !strings.Contains(r.Error, "Realtime is restarting") {
+		t.Errorf("long-poll session while draining: %+v, want refused", r)
+	}
+	// The socket opened before the drain still works.
+	open.send(`[null,"3","phoenix","heartbeat",{}]`)
+	open.expect(`"3"`, `"ok"`)
 }

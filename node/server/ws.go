@@ -58,6 +58,13 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) admit(r *http.Request) (socket.Params, *connectError) {
+	// A draining node takes no new connections: it is leaving the Service, and a socket opened
+	// now would only have its joins refused until the drain closes it (realtime-js, reconnecting
+	// to a pod's own address after a 1012, otherwise sat in a join-refused loop for the whole
+	// drain window). Refused here, the client backs off and reconnects elsewhere.
+	if s.draining.Load() {
+		return socket.Params{}, &connectError{http.StatusServiceUnavailable, "Realtime is restarting, please standby", "RealtimeRestarting"}
+	}
 	t, ok := s.resolveTenant(r)
 	if !ok {
 		return socket.Params{}, &connectError{http.StatusNotFound, "Tenant not found", "TenantNotFound"}

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -41,6 +43,7 @@ type agent struct {
 	in     io.WriteCloser
 	mu     sync.Mutex
 	events []event
+	raw    []string // the agent's output lines, written to the log directory when the test fails
 	wake   chan struct{}
 }
 
@@ -77,6 +80,7 @@ func startAgent(t *testing.T) *agent {
 			}
 			a.mu.Lock()
 			a.events = append(a.events, e)
+			a.raw = append(a.raw, sc.Text())
 			close(a.wake)
 			a.wake = make(chan struct{})
 			a.mu.Unlock()
@@ -92,6 +96,13 @@ func startAgent(t *testing.T) *agent {
 		_ = cmd.Wait()
 		if t.Failed() && stderr.Len() > 0 {
 			t.Logf("agent stderr:\n%s", stderr.String())
+		}
+		if t.Failed() && logDir != "" {
+			name := filepath.Join(logDir, strings.NewReplacer("/", "_").Replace(t.Name())+"-agent.jsonl")
+			a.mu.Lock()
+			_ = os.WriteFile(name, []byte(strings.Join(a.raw, "\n")+"\n"), 0o644)
+			a.mu.Unlock()
+			t.Logf("agent events: %s", name)
 		}
 	})
 	return a

@@ -21,6 +21,7 @@ import (
 func TestRealCluster(t *testing.T) {
 	e := loadEnv(t)
 	c := kubeClient(t, e)
+	t.Logf("pod logs: %s", recordPodLogs(t, e))
 	if !t.Run("install", func(t *testing.T) { testInstall(t, e, c) }) {
 		t.FailNow()
 	}

@@ -100,6 +100,7 @@ func (l *Layer) reconcileTenantLocked(tenantID string) {
 }
 
 func (l *Layer) registerLocked(s *clientSub, node string) {
+	l.log.Debug("register", "tenant", s.t.ExternalID, "token", s.token, "at", node)
 	if node != l.self.Name {
 		l.send(node, cluster.TypeChangeRegister, s.wire)
 		s.at[node] = nil
@@ -119,6 +120,7 @@ func (l *Layer) unregisterLocked(s *clientSub, node string) {
 	if !ok {
 		return
 	}
+	l.log.Debug("unregister", "tenant", s.t.ExternalID, "token", s.token, "at", node)
 	delete(s.at, node)
 	if end != nil {
 		end()
@@ -187,6 +189,7 @@ func (l *Layer) onControl(from cluster.Member, payload []byte) {
 		l.log.Warn("dropping malformed control message", "from", from.Name, "err", err)
 		return
 	}
+	l.log.Debug("control", "from", from.Name, "epoch", from.Epoch, "op", m.Op, "tenant", m.Tenant, "n", m.N)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch m.Op {

@@ -59,6 +59,7 @@ func (l *Layer) onRegister(from cluster.Member, payload []byte) {
 		return
 	}
 	key := hostKey{node: from.Name, epoch: from.Epoch, token: m.Token}
+	l.log.Debug("registration", "from", from.Name, "epoch", from.Epoch, "tenant", m.Tenant, "token", m.Token)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.hosted[key] != nil || l.ctx.Err() != nil {
@@ -150,13 +151,14 @@ func (l *Layer) gate(ctx context.Context, t *tenant.Tenant) (func(), error) {
 			cs.waiting[p.Name] = true
 		}
 	}
+	asked := len(cs.waiting)
 	l.mu.Unlock()
 	start := time.Now()
 	if err := l.waitClaim(ctx, id, cs); err != nil {
 		l.release(id, cs)
 		return nil, err
 	}
-	l.log.Info("claimed tenant WAL", "tenant", id, "waited", time.Since(start).Round(time.Millisecond))
+	l.log.Info("claimed tenant WAL", "tenant", id, "peers_asked", asked, "waited", time.Since(start).Round(time.Millisecond))
 	return func() { l.release(id, cs) }, nil
 }
 

@@ -175,6 +175,7 @@ func (l *Layer) sendControl(peer string, op byte, tenantID string, n uint64) boo
 
 // peerUp tells a (re)connected peer which tenants this node streams.
 func (l *Layer) peerUp(p cluster.Member) {
+	l.log.Debug("peer up", "peer", p.Name, "epoch", p.Epoch)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for id, cs := range l.claims {
@@ -189,6 +190,7 @@ func (l *Layer) peerUp(p cluster.Member) {
 // just dropped with the old instance's. Without this, a peer that restarted as the tenant's new
 // owner (a StatefulSet rolling update) lost this node's subscriptions for good.
 func (l *Layer) peerDown(p cluster.Member) {
+	l.log.Debug("peer down", "peer", p.Name, "epoch", p.Epoch)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.forgetPeerClaimsLocked(p.Name)
@@ -209,6 +211,7 @@ func (l *Layer) peerDown(p cluster.Member) {
 	l.notify()
 	for _, q := range l.mesh.Peers() {
 		if q.Name == p.Name {
+			l.log.Info("asking a relinked peer to resync", "peer", p.Name, "epoch", q.Epoch)
 			l.sendControl(p.Name, opResync, "", 0)
 		}
 	}
