@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,8 @@ type drill struct {
 	moves  bool          // the owner must move to another pod (it may come back later: names are stable)
 }
 
-func testDrills(t *testing.T, e env, c client.Client) {
+// testDrills runs the drills named in only (comma-separated; "" or "all": every drill).
+func testDrills(t *testing.T, e env, c client.Client, only string) {
 	drills := []drill{
 		{name: "delete-owner-pod", wait: 20 * time.Second, moves: true, act: func(t *testing.T, e env, c client.Client, p corev1.Pod) {
 			if err := c.Delete(context.Background(), &p); err != nil {
@@ -57,6 +59,9 @@ func testDrills(t *testing.T, e env, c client.Client) {
 	conn := db(t, te.dbURL)
 	setupRowsTable(t, conn)
 	for _, d := range drills {
+		if only != "" && only != "all" && !slices.Contains(strings.Split(only, ","), d.name) {
+			continue
+		}
 		t.Run(d.name, func(t *testing.T) {
 			pods := allReady(t, c, 4, 3*time.Minute)
 			ownerName := owner(t, c, te.name)
