@@ -71,8 +71,16 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		deps.Metrics.ObserveDBBroadcast(t.ExternalID, ins, committed)
 	})
 	deps.Changes = dbaccess.Changes{Service: cdc}
+	flush := server.FlushFunc(func(ctx context.Context, id string) error {
+		if err := cdc.Flush(ctx, id); err != nil && !errors.Is(err, changes.ErrNotStreaming) {
+			return err
+		}
+		return nil // alone, a tenant not streamed here has no changes to wait for
+	})
 	if cl != nil {
-		deps.Changes = dbaccess.Changes{Service: cdc, Router: cl.routeChanges(cdc, src.registry, log)}
+		layer := cl.routeChanges(cdc, src.registry, log)
+		deps.Changes = dbaccess.Changes{Service: cdc, Router: layer}
+		flush = layer.Flush
 	}
 	if src.bind != nil {
 		src.bind(cdc)
@@ -88,6 +96,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		DefaultTenant:  cfg.DefaultTenant,
 		ConnectBackoff: cfg.ConnectErrorBackoff,
 		DrainWindow:    cfg.DrainWindow,
+		Flush:          flush,
 		Gatherer:       reg,
 		Log:            log,
 		Status:         statusFunc(cdc, cl, rt.prober),

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"sync"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -67,21 +66,6 @@ func (h *hub) disconnectTenant(tenant string) {
 			ch.Notice(`{"extension":"system","status":"ok","message":"Server requested disconnect"}`)
 		}
 		s.Close(websocket.StatusServiceRestart, "tenant configuration changed")
-	}
-}
-
-// drain closes every socket with 1012, spread evenly over window.
-func (h *hub) drain(window time.Duration) {
-	socks := h.all()
-	if len(socks) == 0 {
-		return
-	}
-	step := window / time.Duration(len(socks))
-	for _, s := range socks {
-		s.Close(websocket.StatusServiceRestart, "server restarting")
-		if step > 0 {
-			time.Sleep(step)
-		}
 	}
 }
 

@@ -30,9 +30,11 @@ type Options struct {
 	ConnectBackoff time.Duration
 	// DrainWindow spreads the 1012 closes of a shutdown over this long so reconnects don't stampede.
 	DrainWindow time.Duration
-	Socket      socket.Options
-	Gatherer    prometheus.Gatherer
-	Log         *slog.Logger
+	// Flush, when set, is waited for (bounded) before a drain closes sockets of a tenant (drain.go).
+	Flush    FlushFunc
+	Socket   socket.Options
+	Gatherer prometheus.Gatherer
+	Log      *slog.Logger
 	// Status adds sections to GET /status (e.g. replication slot lag).
 	Status func() map[string]any
 	// MetricsKeys, when set, protects /metrics as upstream does: a Bearer JWT signed with the
@@ -114,7 +116,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.draining.Store(true)
-	s.hub.drain(s.opts.DrainWindow)
+	s.hub.drain(s.opts.DrainWindow, s.opts.Flush, s.log)
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := srv.Shutdown(shutCtx)

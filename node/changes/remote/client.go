@@ -200,6 +200,7 @@ func (l *Layer) onControl(from cluster.Member, payload []byte) {
 		l.claimants[m.Tenant][from.Name] = true
 		l.reconcileTenantLocked(m.Tenant)
 		l.sendControl(from.Name, opDone, m.Tenant, m.N) // after the registrations: links are ordered
+		l.notify()                                      // a Flush waiting for a claimant
 	case opRelease:
 		if set := l.claimants[m.Tenant]; set != nil {
 			delete(set, from.Name)
@@ -207,6 +208,7 @@ func (l *Layer) onControl(from cluster.Member, payload []byte) {
 		for _, s := range l.byTenant[m.Tenant] {
 			delete(s.at, from.Name) // the owner dropped them itself
 		}
+		l.notify()
 	case opDone:
 		if cs := l.claims[m.Tenant]; cs != nil && cs.nonce == m.N {
 			delete(cs.waiting, from.Name)
@@ -224,6 +226,8 @@ func (l *Layer) onControl(from cluster.Member, payload []byte) {
 		}
 	case opBarrier:
 		l.sendControl(from.Name, opAck, "", m.N)
+	case opFlush:
+		l.onFlush(from, m.Tenant, m.N)
 	case opAck:
 		if a := l.acks[m.N]; a != nil && a.peer == from.Name {
 			a.release()

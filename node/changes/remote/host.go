@@ -153,6 +153,7 @@ func (l *Layer) gate(ctx context.Context, t *tenant.Tenant) (func(), error) {
 	}
 	asked := len(cs.waiting)
 	l.mu.Unlock()
+	l.notify() // a Flush waiting for a claimant
 	start := time.Now()
 	if err := l.waitClaim(ctx, id, cs); err != nil {
 		l.release(id, cs)

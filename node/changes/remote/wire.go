@@ -12,7 +12,8 @@ const (
 	opDone    byte = 3 // reply to a claim: every subscription of X was sent before this (+nonce)
 	opResync  byte = 4 // "I lost the state of our link": re-register, resend claims
 	opBarrier byte = 5 // owner → node: ack when everything sent before was handled (+seq)
-	opAck     byte = 6 // node → owner: reply to a barrier (+seq)
+	opAck     byte = 6 // node → owner: reply to a barrier (+seq); owner → node: reply to a flush
+	opFlush   byte = 7 // node → owner: ack when your stream passed everything committed before (+seq)
 )
 
 var errShort = errors.New("remote: truncated message")
