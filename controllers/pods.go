@@ -26,6 +26,8 @@ func podReady(p *corev1.Pod) bool {
 type ineligibility struct {
 	Reason string
 	Since  time.Time
+	// Message, when set, explains the move for humans (MoveRecord.Message and the event).
+	Message string
 }
 
 // placementIneligibility applies the placement rules to one pod: terminating, draining, on a

@@ -52,13 +52,21 @@ func (r *TenantReconciler) place(ctx context.Context, t *realtimev1.Tenant, clus
 	lh.Lease, lh.LeaseOK = in.lease, in.leaseOK
 	now := r.now()
 	cands, why := placementCandidates(in.pods, in.nodes, in.lease, in.leaseOK, now)
+	figs := r.rttOfPods(ctx, t.Namespace, rttEndpoint(t), in.pods)
+	for i := range cands {
+		cands[i].RTTms = figs[cands[i].Name].Ms
+	}
 	if st.Replication == nil {
 		st.Replication = &realtimev1.ReplicationStatus{}
 	}
 	current := st.Replication.Node
-	d, ok := placement.ChooseSticky(current, t.EffectiveExternalID(), t.DatabaseRegion(), cluster.Spec.RegionMapping, cands)
-	d, requested, moveProblem := requestedOwner(t, cluster.Name, cands, why, d)
+	policy := policyOf(cluster)
+	out, ok := policy.Place(current, pendingOf(st.Replication), now, t.EffectiveExternalID(), t.DatabaseRegion(), cluster.Spec.RegionMapping, cands)
+	d, requested, moveProblem := requestedOwner(t, cluster.Name, cands, why, out.Decision)
 	ok = ok || requested
+	if requested {
+		out = placement.Outcome{Decision: d} // a requested move wins over any pending RTT move
+	}
 	if !ok {
 		msg := fmt.Sprintf("no ready node pod in RealtimeCluster %q", cluster.Name)
 		if current != "" {
@@ -67,14 +75,29 @@ func (r *TenantReconciler) place(ctx context.Context, t *realtimev1.Tenant, clus
 		r.setAssigned(t, st, false, realtimev1.ReasonNoReadyNode, msg)
 		return 0, lh, nil
 	}
+	reason := string(d.Reason)
 	if d.Node != current {
 		cause := moveCause(current, why, in.pods)
-		if requested {
+		switch {
+		case requested:
 			cause = ineligibility{Reason: realtimev1.MoveRequested}
+		case out.LowerRTT:
+			cause = ineligibility{Reason: realtimev1.MoveLowerRTT,
+				Message: fmt.Sprintf("LowerRTT from %s ms to %s ms", placement.FormatMs(out.FromMs), placement.FormatMs(out.ToMs))}
+			reason = realtimev1.MoveLowerRTT
 		}
 		r.recordMove(ctx, t, st, d, cause, now)
+	} else if st.Replication.Reason == realtimev1.MoveLowerRTT {
+		reason = realtimev1.MoveLowerRTT // why the current owner has the work, until the next move
 	}
-	st.Replication.Region, st.Replication.Reason = d.Region, string(d.Reason)
+	st.Replication.Region, st.Replication.Reason = d.Region, reason
+	st.Replication.PendingMove = pendingStatus(out.Pending)
+	st.Replication.RTT = ""
+	if d.RTTms > 0 {
+		st.Replication.RTT = formatRTT(d.RTTms)
+	}
+	st.Replication.RTTByRegion = keepRTTTable(st.Replication.RTTByRegion, rttTable(cands, figs),
+		func(row realtimev1.RegionRTT) float64 { return parseRTT(row.RTT) })
 	switch {
 	case requested:
 		setCondition(st, gen, realtimev1.TenantAssigned, true, realtimev1.ReasonMoveRequested, assignedMessage(t, d))
@@ -86,11 +109,14 @@ func (r *TenantReconciler) place(ctx context.Context, t *realtimev1.Tenant, clus
 	default:
 		r.setAssigned(t, st, true, realtimev1.ConditionReason(d.Reason), assignedMessage(t, d))
 	}
+	requeue := untilPending(out.Pending, policy.Hysteresis.Hold, now)
 	if in.leaseOK && in.lease.Holder == d.Node && now.Before(in.lease.ActAt) {
 		// Nothing announces an expiry: look again just after it would fence the owner.
-		return in.lease.ActAt.Sub(now) + 100*time.Millisecond, lh, nil
+		if l := in.lease.ActAt.Sub(now) + 100*time.Millisecond; requeue == 0 || l < requeue {
+			requeue = l
+		}
 	}
-	return 0, lh, nil
+	return requeue, lh, nil
 }
 
 type placementInput struct {
@@ -190,7 +216,7 @@ func moveCause(current string, why map[string]ineligibility, pods []corev1.Pod) 
 
 func (r *TenantReconciler) recordMove(ctx context.Context, t *realtimev1.Tenant, st *realtimev1.TenantStatus, d placement.Decision, cause ineligibility, now time.Time) {
 	from := st.Replication.Node
-	move := &realtimev1.MoveRecord{From: from, To: d.Node, Reason: cause.Reason, At: metav1.NewTime(now)}
+	move := &realtimev1.MoveRecord{From: from, To: d.Node, Reason: cause.Reason, Message: cause.Message, At: metav1.NewTime(now)}
 	if !cause.Since.IsZero() && now.After(cause.Since) {
 		move.Duration = &metav1.Duration{Duration: now.Sub(cause.Since).Round(time.Millisecond)}
 	}
@@ -206,8 +232,12 @@ func (r *TenantReconciler) recordMove(ctx context.Context, t *realtimev1.Tenant,
 			"WAL work assigned to %s in region %s (%s)", d.Node, d.Region, d.Reason)
 		return
 	}
+	why := cause.Reason
+	if cause.Message != "" {
+		why = cause.Message
+	}
 	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Moved", "Place",
-		"WAL work moved from %s to %s in region %s: %s (%s)", from, d.Node, d.Region, cause.Reason, d.Reason)
+		"WAL work moved from %s to %s in region %s: %s (%s)", from, d.Node, d.Region, why, d.Reason)
 }
 
 func (r *TenantReconciler) setAssigned(t *realtimev1.Tenant, st *realtimev1.TenantStatus, ok bool, reason realtimev1.ConditionReason, msg string) {
@@ -226,7 +256,10 @@ func assignedMessage(t *realtimev1.Tenant, d placement.Decision) string {
 	case placement.MappedRegion:
 		return fmt.Sprintf("owned by %s in region %s, mapped from database region %s", d.Node, d.Region, db)
 	case placement.LowestRTT:
-		return fmt.Sprintf("owned by %s in region %s (lowest RTT to database region %s, which has no ready node)", d.Node, d.Region, db)
+		if db == "" {
+			return fmt.Sprintf("owned by %s in region %s: lowest measured RTT (%s) to the unlabelled database", d.Node, d.Region, formatRTT(d.RTTms))
+		}
+		return fmt.Sprintf("owned by %s in region %s: lowest measured RTT (%s); database region %s has no ready node within the margin", d.Node, d.Region, formatRTT(d.RTTms), db)
 	default:
 		return fmt.Sprintf("fallback: owned by %s in region %s; no ready node in database region %q or its mapped region", d.Node, d.Region, db)
 	}

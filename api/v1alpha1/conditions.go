@@ -111,6 +111,9 @@ const (
 	MoveOwnerGone           = "OwnerGone"
 	// MoveRequested: a planned handoff to the pod named by MoveToAnnotation.
 	MoveRequested = "Requested"
+	// MoveLowerRTT: the owner was healthy, but another pod's measured RTT to the database was
+	// significantly lower (placement.Hysteresis), by figures that held for the nodes' RTT hold.
+	MoveLowerRTT = "LowerRTT"
 )
 
 // Annotations and labels shared by the operator and the nodes.
@@ -132,4 +135,11 @@ const (
 	// LeasePrefix + Tenant name is the name of the tenant's fencing Lease (the contract is
 	// internal/tenantlease's, shared with the nodes).
 	LeasePrefix = tenantlease.Prefix
+	// RTTLeasePrefix + pod name is the Lease in which a node pod publishes its measured round-trip
+	// times to tenant databases (RTTAnnotation). A Lease because node pods may already write
+	// Leases and nothing else; one per pod, written at most once per RTT probe round and only
+	// when a settled figure changed.
+	RTTLeasePrefix = "rtt-"
+	// RTTAnnotation on an RTT Lease holds JSON {"host:port": {"ms": 0.4, "at": "RFC 3339"}}.
+	RTTAnnotation = "realtime.realtimeops.io/rtt"
 )

@@ -39,6 +39,10 @@ type RealtimeClusterSpec struct {
 	// +optional
 	RegionMapping map[string]string `json:"regionMapping,omitempty"`
 
+	// Placement tunes how measured round-trip times place tenants.
+	// +optional
+	Placement *PlacementSpec `json:"placement,omitempty"`
+
 	// Discovery says how nodes find each other.
 	// +kubebuilder:default={mode: dns}
 	// +optional
@@ -81,6 +85,22 @@ type RealtimeClusterSpec struct {
 	// "secret", 32 random bytes), owned by the RealtimeCluster; status.clusterSecretName names it.
 	// +optional
 	ClusterSecretRef *SecretKeySelector `json:"clusterSecretRef,omitempty"`
+}
+
+// PlacementSpec tunes placement by measured round-trip time (node/placement).
+type PlacementSpec struct {
+	// RTTMarginMs: the database's labelled region keeps a tenant while its RTT is within this
+	// many ms of the lowest measured RTT, and pods within it of the best are equally good.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
+	// +kubebuilder:default=5
+	// +optional
+	RTTMarginMs *int32 `json:"rttMarginMs,omitempty"`
+	// RTTHold: a healthy owner moves for a lower RTT only after the gain (at least 10 ms and 20%)
+	// held this long in the operator's view, on top of the nodes' own hold on their figures
+	// (RTT_HOLD, 2m). Default 0: the nodes' hold alone.
+	// +optional
+	RTTHold *metav1.Duration `json:"rttHold,omitempty"`
 }
 
 // RegionSpec is one region of nodes.

@@ -251,6 +251,19 @@ type ReplicationStatus struct {
 	// LastMove records the most recent change of owner.
 	// +optional
 	LastMove *MoveRecord `json:"lastMove,omitempty"`
+	// RTT is the owner pod's measured round-trip time to the database (e.g. "0.4ms"), as the
+	// pod publishes it in its RTT Lease; empty when not measured.
+	// +optional
+	RTT string `json:"rtt,omitempty"`
+	// RTTByRegion is, per node region, the pod with the lowest measured RTT to the database.
+	// Rewritten only when a figure changed by more than 2 ms and 20%, or the set changed.
+	// +optional
+	// +listType=map
+	// +listMapKey=region
+	RTTByRegion []RegionRTT `json:"rttByRegion,omitempty"`
+	// PendingMove is a move for a lower RTT that waits for the cluster's RTT hold.
+	// +optional
+	PendingMove *PendingMove `json:"pendingMove,omitempty"`
 
 	// The fields below are observed by the operator in the tenant's database
 	// (pg_replication_slots) every 15 s (--tenant-health-interval).
@@ -287,6 +300,27 @@ type ReplicationStatus struct {
 	CheckedAt *metav1.Time `json:"checkedAt,omitempty"`
 }
 
+// RegionRTT is one row of the RTT table.
+type RegionRTT struct {
+	// Region of the node pods.
+	Region string `json:"region"`
+	// Node is the region's ready pod with the lowest RTT.
+	Node string `json:"node"`
+	// RTT of that pod to the database (e.g. "40ms").
+	RTT string `json:"rtt"`
+	// MeasuredAt is the newest sample behind the figure.
+	// +optional
+	MeasuredAt *metav1.Time `json:"measuredAt,omitempty"`
+}
+
+// PendingMove is a lower-RTT move that has not happened yet.
+type PendingMove struct {
+	// To is the candidate pod.
+	To string `json:"to"`
+	// Since is when the gain was first seen; the move happens once it held for the hold.
+	Since metav1.Time `json:"since"`
+}
+
 // MoveRecord is one change of owner.
 type MoveRecord struct {
 	// From is the previous owner pod ("" for the first assignment).
@@ -295,8 +329,11 @@ type MoveRecord struct {
 	// To is the new owner pod.
 	To string `json:"to"`
 	// Reason of the move (OwnerDeleted, OwnerNotReady, OwnerDraining, NodeUnschedulable,
-	// LeaseExpired, HomeRegionAvailable, OwnerGone).
+	// LeaseExpired, HomeRegionAvailable, OwnerGone, LowerRTT).
 	Reason string `json:"reason"`
+	// Message explains the move for humans (e.g. "LowerRTT from 120 ms to 0.4 ms").
+	// +optional
+	Message string `json:"message,omitempty"`
 	// At is when the move was written.
 	At metav1.Time `json:"at"`
 	// Duration from when the old owner was seen failing (deletion, readiness flip, lease
@@ -314,6 +351,7 @@ type MoveRecord struct {
 // +kubebuilder:printcolumn:name="DB Region",type=string,JSONPath=`.spec.database.region`
 // +kubebuilder:printcolumn:name="Owner",type=string,JSONPath=`.status.replication.node`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="RTT",type=string,JSONPath=`.status.replication.rtt`,description="owner pod's measured round-trip time to the database"
 // +kubebuilder:printcolumn:name="Lag",type=string,JSONPath=`.status.replication.lag`,description="WAL retained by the replication slot"
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Placement",type=string,JSONPath=`.status.replication.reason`,priority=1

@@ -60,7 +60,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	pools := tenantdb.NewManager(log, tenantdb.Options{})
 	access := &dbaccess.Access{Pools: pools}
 	deps.Database, deps.Authorizer, deps.Replayer = access, access, access
-	rt := newRTT(cfg, src.registry, cl, reg)
+	rt := newRTT(cfg, src, cl, reg)
 	owner := src.owner
 	if cl != nil {
 		owner = cl.changesOwner(src, cfg.RegionMapping, rt.rttOf(), cfg.RTT.MarginMs, log)

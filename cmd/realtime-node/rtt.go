@@ -18,8 +18,12 @@ type rttParts struct {
 	publishers []func(map[string]rtt.Figure)
 }
 
-func newRTT(cfg config, reg tenant.Registry, cl *clusterParts, promReg prometheus.Registerer) *rttParts {
+func newRTT(cfg config, src *tenantSource, cl *clusterParts, promReg prometheus.Registerer) *rttParts {
 	p := &rttParts{}
+	reg := src.registry
+	if src.publishRTT != nil {
+		p.publishers = append(p.publishers, src.publishRTT)
+	}
 	if cl != nil {
 		// A peer's table older than 4 rounds is ignored (a peer that stopped measuring).
 		p.share = rtt.NewShare(cl.mesh, 4*cfg.RTT.Interval+10*time.Second)

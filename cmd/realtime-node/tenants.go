@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/realtimeops/realtime/node/changes"
+	"github.com/realtimeops/realtime/node/rtt"
 	"github.com/realtimeops/realtime/node/tenant"
 	"github.com/realtimeops/realtime/node/tenant/kube"
 )
@@ -22,6 +23,8 @@ type tenantSource struct {
 	runners  []runner
 	// bind gives the source the changes service once it exists (Lease release waits for streams).
 	bind func(*changes.Service)
+	// publishRTT, with the Kubernetes source, writes the pod's RTT Lease for the operator.
+	publishRTT func(map[string]rtt.Figure)
 }
 
 func newTenantSource(cfg config, log *slog.Logger) (*tenantSource, error) {
@@ -62,12 +65,13 @@ func newKubeSource(env kube.Env, log *slog.Logger) (*tenantSource, error) {
 		}
 		return nil
 	}
-	return &tenantSource{registry: src, owner: owner, bind: func(c *changes.Service) { owner.cdc.Store(c) }, runners: []runner{
-		func(ctx context.Context) error { src.Run(ctx); return nil },
-		start,
-		owner.leases.Run,
-		owner.relay,
-	}}, nil
+	return &tenantSource{registry: src, owner: owner, bind: func(c *changes.Service) { owner.cdc.Store(c) },
+		publishRTT: src.RTTPublisher(client, env.PodName).Publish, runners: []runner{
+			func(ctx context.Context) error { src.Run(ctx); return nil },
+			start,
+			owner.leases.Run,
+			owner.relay,
+		}}, nil
 }
 
 // kubeOwner owns a tenant's WAL when the operator assigned it to this pod and the pod holds the

@@ -121,6 +121,18 @@ func TestPlaceHysteresis(t *testing.T) {
 	}
 }
 
+func TestPlaceWithoutHold(t *testing.T) {
+	ns := []Node{rn("eu-a", "eu", 100.4), rn("eu-b", "eu", 0.4)}
+	o, _ := DefaultPolicy.Place("eu-a", Pending{}, time.Time{}, "t", "eu", nil, ns)
+	if o.Node != "eu-b" || !o.LowerRTT || o.Pending.Node != "" {
+		t.Fatalf("Hold 0: %+v, want an immediate LowerRTT move to eu-b", o)
+	}
+	ns[0].RTTms = 8.4 // outside the 5 ms margin, but a gain under 10 ms
+	if o, _ := DefaultPolicy.Place("eu-a", Pending{}, time.Time{}, "t", "eu", nil, ns); o.Node != "eu-a" {
+		t.Fatalf("an 8 ms gain moved the owner: %+v", o)
+	}
+}
+
 // TestPlaceNeverMovesOnFlutter runs many evaluations with the owner's RTT fluttering by 2 ms
 // around another node's: whatever the sequence, the owner stays.
 func TestPlaceNeverMovesOnFlutter(t *testing.T) {

@@ -19,10 +19,11 @@ type Hysteresis struct {
 	Hold time.Duration
 }
 
-// DefaultHysteresis: 10 ms and 20% lower, sustained for 2 minutes. With node/rtt's median of
-// the last 5 samples taken every 30 s, a move follows about 4 minutes of a consistently better
-// path; jitter of a few ms never qualifies.
-var DefaultHysteresis = Hysteresis{MinGainMs: 10, MinGainRatio: 0.2, Hold: 2 * time.Minute}
+// DefaultHysteresis: 10 ms and 20% lower, with no hold of its own. The sustained part is done
+// where the samples are: a node's published figure (node/rtt Settle) follows a change only after
+// it held for the node's RTT hold (2 minutes), so a figure placement sees has already lasted.
+// Hold > 0 adds a hold in the decider (the operator: RealtimeCluster spec.placement.rttHold).
+var DefaultHysteresis = Hysteresis{MinGainMs: 10, MinGainRatio: 0.2}
 
 // Pending is a move that waits for its gain to be sustained; the zero value is none.
 type Pending struct {
@@ -45,8 +46,8 @@ type Outcome struct {
 
 // Place is Choose with stability. A current owner that is ready and eligible under the rule
 // that wins stays. A ready owner that only the RTT rules reject (the region rules alone would
-// keep it) stays until the Hysteresis gain has held for Hold; then the tenant moves and
-// Outcome.LowerRTT says so. Any other change (owner gone, not ready, outside the home region
+// keep it) stays until the Hysteresis gain has held for Hold (at once with Hold 0, but never
+// for a gain under the thresholds); then the tenant moves and Outcome.LowerRTT says so. Any other change (owner gone, not ready, outside the home region
 // that now has a ready node) moves at once, as before measurements existed.
 func (p Policy) Place(current string, pending Pending, now time.Time, tenantID, dbRegion string, mapping map[string]string, nodes []Node) (Outcome, bool) {
 	d, ok := p.Choose(tenantID, dbRegion, mapping, nodes)
@@ -67,6 +68,9 @@ func (p Policy) Place(current string, pending Pending, now time.Time, tenantID, 
 	// Only RTT speaks against the owner: move for a sustained, significant gain.
 	if !cur.measured() || !d.measuredGain(cur.RTTms, p.Hysteresis) {
 		return stay, true
+	}
+	if p.Hysteresis.Hold <= 0 {
+		return Outcome{Decision: d, LowerRTT: true, FromMs: cur.RTTms, ToMs: d.RTTms}, true
 	}
 	if pending.Node == "" {
 		stay.Pending = Pending{Node: d.Node, Since: now}
@@ -101,8 +105,8 @@ func (d Decision) measuredGain(fromMs float64, h Hysteresis) bool {
 	return gain >= h.MinGainMs && gain >= h.MinGainRatio*fromMs && gain > 0
 }
 
-// ChooseSticky is Place without measurements or hysteresis state, kept for callers that only
-// need the region rules' stability: a ready, eligible current owner stays.
+// ChooseSticky is DefaultPolicy.Place without hysteresis state: a ready, eligible current owner
+// stays; a significant RTT gain moves at once.
 func ChooseSticky(current, tenantID, dbRegion string, mapping map[string]string, nodes []Node) (Decision, bool) {
 	o, ok := DefaultPolicy.Place(current, Pending{}, time.Time{}, tenantID, dbRegion, mapping, nodes)
 	return o.Decision, ok
