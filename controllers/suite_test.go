@@ -21,6 +21,7 @@ import (
 
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
 	"github.com/realtimeops/realtime/internal/envtestbin"
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // The envtest suite runs the real kube-apiserver and etcd (built by hack/k8s-test-bins.sh) with
@@ -100,17 +101,7 @@ func newNamespace(t *testing.T) string {
 // checkFor polls fn until it returns nil or the timeout passes (NATS-style async assertion).
 func checkFor(t *testing.T, timeout time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %s: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.EventuallyNil(t, timeout, "condition", fn)
 }
 
 func mustCreate(t *testing.T, obj client.Object) {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // Instance is one running Postgres server owned by a test.
@@ -81,7 +82,7 @@ func start(tb testing.TB, opts Options) (*Instance, error) {
 	if out, err := exec.Command("cp", "-a", tmpl, filepath.Join(dir, "data")).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("copy template: %v: %s", err, out)
 	}
-	port, err := freePort()
+	port, err := testutil.FreePort("")
 	if err != nil {
 		return nil, err
 	}
@@ -233,15 +234,6 @@ func BinDir() (string, error) {
 func versionOf(dir string) int {
 	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
 	return n
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // asPostgres runs a server binary as the postgres OS user when we are root (postgres refuses root).

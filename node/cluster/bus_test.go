@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // deliveries counts (receiver, origin, key, payload) deliveries.
@@ -62,7 +64,7 @@ func TestBusRouting(t *testing.T) {
 	}
 	n := len(buses)
 	want := n * (n - 1) * len(topics) * perTopic
-	checkFor(t, 10*time.Second, "all deliveries", func() bool { return d.total() >= want })
+	testutil.Eventually(t, 10*time.Second, "all deliveries", func() bool { return d.total() >= want })
 	time.Sleep(100 * time.Millisecond) // duplicates, if any, would arrive now
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -92,7 +94,7 @@ func TestBusSendTo(t *testing.T) {
 	if !buses[0].SendTo("node3", "tenant:changes", []byte("row")) {
 		t.Fatal("SendTo dropped")
 	}
-	checkFor(t, 5*time.Second, "direct delivery", func() bool { return d.total() == 1 })
+	testutil.Eventually(t, 5*time.Second, "direct delivery", func() bool { return d.total() == 1 })
 	time.Sleep(100 * time.Millisecond)
 	d.mu.Lock()
 	defer d.mu.Unlock()

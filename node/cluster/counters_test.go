@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // TestCountersAcrossNodes: per-tenant counts are summed across three nodes and a stopped node's
@@ -31,7 +33,7 @@ func TestCountersAcrossNodes(t *testing.T) {
 	locals[2].add("other", -1)
 	total := func(i int, tenant string) int { return locals[i].get(tenant) + counters[i].Remote(tenant) }
 	for i := range counters {
-		checkFor(t, 5*time.Second, "cluster total on "+c.members[i].Name, func() bool {
+		testutil.Eventually(t, 5*time.Second, "cluster total on "+c.members[i].Name, func() bool {
 			return total(i, "acme") == 10 && total(i, "other") == 0
 		})
 	}
@@ -41,7 +43,7 @@ func TestCountersAcrossNodes(t *testing.T) {
 	stops[2]()
 	nodes[2].stop()
 	for i := range counters[:2] {
-		checkFor(t, 5*time.Second, "stopped node's counts dropped", func() bool { return total(i, "acme") == 5 })
+		testutil.Eventually(t, 5*time.Second, "stopped node's counts dropped", func() bool { return total(i, "acme") == 5 })
 	}
 }
 

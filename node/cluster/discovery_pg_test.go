@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/realtimeops/realtime/internal/pgtest"
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 func names(ms []Member) []string {
@@ -47,7 +48,7 @@ func TestPostgresDiscovery(t *testing.T) {
 	}
 	all := []string{"pg1", "pg2", "pg3"}
 	for _, d := range ds {
-		checkFor(t, 10*time.Second, "everyone sees everyone", func() bool { return slices.Equal(names(d.Members()), all) })
+		testutil.Eventually(t, 10*time.Second, "everyone sees everyone", func() bool { return slices.Equal(names(d.Members()), all) })
 	}
 
 	// Crash pg3: no goodbye, so the others must time it out (3 missed heartbeats).
@@ -55,7 +56,7 @@ func TestPostgresDiscovery(t *testing.T) {
 	crashed := time.Now()
 	stops[2]()
 	for _, d := range ds[:2] {
-		checkFor(t, 5*time.Second, "crashed member forgotten", func() bool {
+		testutil.Eventually(t, 5*time.Second, "crashed member forgotten", func() bool {
 			return slices.Equal(names(d.Members()), []string{"pg1", "pg2"})
 		})
 	}
@@ -78,14 +79,14 @@ func TestPostgresDiscovery(t *testing.T) {
 	}
 	d4, _ := startPGDiscovery(t, dsn, pgMember(4), interval)
 	for _, d := range []*PostgresDiscovery{ds[0], ds[1], d4} {
-		checkFor(t, 10*time.Second, "newcomer seen after restart", func() bool {
+		testutil.Eventually(t, 10*time.Second, "newcomer seen after restart", func() bool {
 			return slices.Equal(names(d.Members()), []string{"pg1", "pg2", "pg4"})
 		})
 	}
 
 	// A graceful stop says goodbye: forgotten well before the window.
 	stops[1]()
-	checkFor(t, 5*time.Second, "goodbye honoured", func() bool {
+	testutil.Eventually(t, 5*time.Second, "goodbye honoured", func() bool {
 		return slices.Equal(names(ds[0].Members()), []string{"pg1", "pg4"})
 	})
 }
@@ -106,7 +107,7 @@ func TestMeshOverPostgresDiscovery(t *testing.T) {
 		startNode(t, m)
 	}
 	for _, m := range meshes {
-		checkFor(t, 10*time.Second, m.self.Name+" linked to both peers", func() bool { return len(m.Peers()) == 2 })
+		testutil.Eventually(t, 10*time.Second, m.self.Name+" linked to both peers", func() bool { return len(m.Peers()) == 2 })
 	}
 	for _, m := range meshes {
 		for _, p := range m.Peers() {
@@ -114,7 +115,7 @@ func TestMeshOverPostgresDiscovery(t *testing.T) {
 		}
 	}
 	for _, r := range recs {
-		checkFor(t, 5*time.Second, "message from each peer", func() bool {
+		testutil.Eventually(t, 5*time.Second, "message from each peer", func() bool {
 			n := uint64(0)
 			for j := 1; j <= 3; j++ {
 				n += r.count(fmt.Sprintf("node%d", j))

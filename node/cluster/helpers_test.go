@@ -10,21 +10,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
-
-// checkFor polls cond until it holds or timeout passes (NATS-style async assertion).
-func checkFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {
@@ -138,7 +128,7 @@ func (c *testCluster) start(t testing.TB) []*node {
 func (c *testCluster) waitConnected(t testing.TB) {
 	t.Helper()
 	for _, m := range c.meshes {
-		checkFor(t, 10*time.Second, m.self.Name+" connected to every peer", func() bool {
+		testutil.Eventually(t, 10*time.Second, m.self.Name+" connected to every peer", func() bool {
 			return len(m.Peers()) == len(c.meshes)-1
 		})
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // TestMeshNamelessMembers: with DNS-style discovery (addresses only, own address included) both
@@ -52,7 +54,7 @@ func TestMeshDropPolicyAndMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMesh(up, testSecret, NewStaticDiscovery(up, down), Options{Listener: ln, QueueLen: 4}, testLogger(nil), reg)
 	startNode(t, m)
-	checkFor(t, 5*time.Second, "peer state from discovery", func() bool { return m.peerOf("z") != nil })
+	testutil.Eventually(t, 5*time.Second, "peer state from discovery", func() bool { return m.peerOf("z") != nil })
 	start := time.Now()
 	var results []bool
 	for i := 0; i < 6; i++ {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 const typeTest byte = 40
@@ -89,7 +91,7 @@ func TestMeshOrderedDelivery(t *testing.T) {
 	for i, m := range c.meshes {
 		for _, p := range c.members {
 			if p.Name != m.self.Name {
-				checkFor(t, 10*time.Second, fmt.Sprintf("%s receiving all from %s", m.self.Name, p.Name), func() bool {
+				testutil.Eventually(t, 10*time.Second, fmt.Sprintf("%s receiving all from %s", m.self.Name, p.Name), func() bool {
 					return recs[i].count(p.Name) == n
 				})
 			}
@@ -124,13 +126,13 @@ func TestMeshRefusesWrongSecret(t *testing.T) {
 		startNode(t, m)
 	}
 	good1, bad, good3 := meshes[0], meshes[1], meshes[2]
-	checkFor(t, 10*time.Second, "good nodes linked", func() bool { return len(good1.Peers()) == 1 && len(good3.Peers()) == 1 })
+	testutil.Eventually(t, 10*time.Second, "good nodes linked", func() bool { return len(good1.Peers()) == 1 && len(good3.Peers()) == 1 })
 	for i := uint64(0); i < 50; i++ {
 		bad.Send("node1", typeTest, seqPayload(i, 8))
 		bad.Send("node3", typeTest, seqPayload(i, 8))
 	}
 	forgeHandshake(t, members[0].Addr)
-	checkFor(t, 10*time.Second, "refusals logged on both good nodes", func() bool {
+	testutil.Eventually(t, 10*time.Second, "refusals logged on both good nodes", func() bool {
 		return strings.Count(logs.String(), "refused cluster link: peer failed authentication") >= 2
 	})
 	time.Sleep(500 * time.Millisecond) // let any (wrongly) admitted message arrive
@@ -196,7 +198,7 @@ func TestMeshLinkCutRepaired(t *testing.T) {
 		}
 	}
 	send(100)
-	checkFor(t, 5*time.Second, "first batch", func() bool { return rec.count("node1") == 100 })
+	testutil.Eventually(t, 5*time.Second, "first batch", func() bool { return rec.count("node1") == 100 })
 
 	if !n1.cutLink("node2") {
 		t.Fatal("no link to cut")
@@ -212,7 +214,7 @@ func TestMeshLinkCutRepaired(t *testing.T) {
 		t.Fatalf("after repair: event %+v, want up", ev)
 	}
 	send(100)
-	checkFor(t, 5*time.Second, "queued and later messages after repair", func() bool { return rec.count("node1") == 300 })
+	testutil.Eventually(t, 5*time.Second, "queued and later messages after repair", func() bool { return rec.count("node1") == 300 })
 	rec.check(t)
 }
 

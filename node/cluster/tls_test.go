@@ -11,6 +11,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // testTLS returns mutual-TLS configs from one self-signed certificate for "realtime-cluster".
@@ -51,7 +53,7 @@ func TestMeshTLS(t *testing.T) {
 	for i := uint64(0); i < 10; i++ {
 		c.meshes[0].Send("node2", typeTest, seqPayload(i, 32))
 	}
-	checkFor(t, 5*time.Second, "messages over TLS", func() bool { return rec.count("node1") == 10 })
+	testutil.Eventually(t, 5*time.Second, "messages over TLS", func() bool { return rec.count("node1") == 10 })
 	rec.check(t)
 
 	// A node with the secret but without TLS is refused at the TLS layer.

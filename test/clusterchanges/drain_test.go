@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // TestDrainKeepsDelivering: SIGTERM starts a 4 s drain that closes the node's two sockets one
@@ -19,10 +21,10 @@ func TestDrainKeepsDelivering(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	n := f.node(t, "node1", "127.0.0.1", "--drain-window", "4s")
-	waitFor(t, 30*time.Second, "the node streams the tenant", func() bool { _, s := n.status(); return s })
+	testutil.Eventually(t, 30*time.Second, "the node streams the tenant", func() bool { _, s := n.status(); return s })
 	clients := []*client{subscribe(ctx, t, n), subscribe(ctx, t, n)}
 	for _, c := range clients {
-		waitFor(t, 20*time.Second, "Subscribed to PostgreSQL", func() bool { return c.Subscribed() > 0 })
+		testutil.Eventually(t, 20*time.Second, "Subscribed to PostgreSQL", func() bool { return c.Subscribed() > 0 })
 	}
 	var mu sync.Mutex
 	committedAt := map[int64]time.Time{}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // TestWALOwnerSIGKILL: three nodes discovered through Postgres; a raw V2 client on every node
@@ -27,7 +29,7 @@ func TestWALOwnerSIGKILL(t *testing.T) {
 		nodes = append(nodes, f.node(t, fmt.Sprintf("node%d", i+1), ip))
 	}
 	var owner *node
-	waitFor(t, 30*time.Second, "a full mesh with one WAL owner", func() bool {
+	testutil.Eventually(t, 30*time.Second, "a full mesh with one WAL owner", func() bool {
 		owner = nil
 		owners := 0
 		for _, n := range nodes {
@@ -46,7 +48,7 @@ func TestWALOwnerSIGKILL(t *testing.T) {
 		clients[n] = subscribe(ctx, t, n)
 	}
 	for n, c := range clients {
-		waitFor(t, 20*time.Second, "Subscribed to PostgreSQL on "+n.name, func() bool { return c.Subscribed() > 0 })
+		testutil.Eventually(t, 20*time.Second, "Subscribed to PostgreSQL on "+n.name, func() bool { return c.Subscribed() > 0 })
 	}
 
 	var next atomic.Int64
@@ -88,7 +90,7 @@ func TestWALOwnerSIGKILL(t *testing.T) {
 		}
 	}
 	var failover time.Duration
-	waitFor(t, 30*time.Second, "a row committed after the kill", func() bool {
+	testutil.Eventually(t, 30*time.Second, "a row committed after the kill", func() bool {
 		for _, n := range survivors {
 			if at, ok := clients[n].FirstAfter(lastBefore); ok {
 				failover = at.Sub(killedAt)
@@ -109,7 +111,7 @@ func TestWALOwnerSIGKILL(t *testing.T) {
 	for _, n := range survivors {
 		c := clients[n]
 		var missing []int64
-		waitFor(t, 20*time.Second, "every committed row on "+n.name, func() bool {
+		testutil.Eventually(t, 20*time.Second, "every committed row on "+n.name, func() bool {
 			missing = c.Missing(ids)
 			return len(missing) == 0
 		})

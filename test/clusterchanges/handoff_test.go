@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/realtimeops/realtime/internal/testutil"
 	"github.com/realtimeops/realtime/node/placement"
 )
 
@@ -27,15 +28,15 @@ func TestSubscribersSurviveEarlyOwnerHandoff(t *testing.T) {
 		}
 	}
 	first := f.node(t, name, "127.0.0.1")
-	waitFor(t, 30*time.Second, "the first node streams the tenant alone", func() bool { _, s := first.status(); return s })
+	testutil.Eventually(t, 30*time.Second, "the first node streams the tenant alone", func() bool { _, s := first.status(); return s })
 	early := subscribe(ctx, t, first)
-	waitFor(t, 20*time.Second, "Subscribed to PostgreSQL on the first node", func() bool { return early.Subscribed() > 0 })
+	testutil.Eventually(t, 20*time.Second, "Subscribed to PostgreSQL on the first node", func() bool { return early.Subscribed() > 0 })
 	nodes := []*node{first}
 	for i, ip := range []string{"127.0.0.2", "127.0.0.3"} {
 		nodes = append(nodes, f.node(t, fmt.Sprintf("node%d", i+2), ip))
 	}
 	var owner *node
-	waitFor(t, 30*time.Second, "a full mesh with one WAL owner", func() bool {
+	testutil.Eventually(t, 30*time.Second, "a full mesh with one WAL owner", func() bool {
 		owner = nil
 		owners := 0
 		for _, n := range nodes {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/realtimeops/realtime/internal/pgtest"
 	"github.com/realtimeops/realtime/internal/rowlog"
+	"github.com/realtimeops/realtime/internal/testutil"
 	"github.com/realtimeops/realtime/test/conformance"
 )
 
@@ -65,15 +66,6 @@ spec:
 		t.Fatal(err)
 	}
 	return p
-}
-
-func freePort(t *testing.T, ip string) int {
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatalf("free port on %s: %v", ip, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // node is one realtime-node process.
@@ -146,9 +138,10 @@ func (f *fixture) node(t *testing.T, name, ip string, extra ...string) *node {
 // startNode starts a clustered node; extra flags come last and override the defaults (the flag
 // package keeps the last value).
 func startNode(t *testing.T, bin, name, ip, dsn, cluster, tenants string, extra ...string) *node {
-	httpAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
-	clusterAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
-	adminAddr := net.JoinHostPort(ip, strconv.Itoa(freePort(t, ip)))
+	ports := testutil.MustFreePorts(t, ip, 3)
+	httpAddr := net.JoinHostPort(ip, strconv.Itoa(ports[0]))
+	clusterAddr := net.JoinHostPort(ip, strconv.Itoa(ports[1]))
+	adminAddr := net.JoinHostPort(ip, strconv.Itoa(ports[2]))
 	cmd := exec.Command(bin, "--cluster", "postgres", "--cluster-db", dsn, "--cluster-name", cluster,
 		"--cluster-addr", clusterAddr, "--node-name", name, "--region", "local", "--addr", httpAddr, "--admin-addr", adminAddr,
 		"--tenants", tenants, "--default-tenant", tenantID, "--log-level", "info", "--drain-window", "0s")
@@ -172,7 +165,7 @@ func startNode(t *testing.T, bin, name, ip, dsn, cluster, tenants string, extra 
 			t.Logf("log of %s:\n%s", name, n.logs.String())
 		}
 	})
-	waitFor(t, 20*time.Second, name+" ready", func() bool {
+	testutil.Eventually(t, 20*time.Second, name+" ready", func() bool {
 		resp, err := http.Get("http://" + httpAddr + "/healthz")
 		if err != nil {
 			return false
@@ -216,17 +209,6 @@ func (n *node) status() (peers int, streaming bool) {
 		}
 	}
 	return len(st.Peers), streaming
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // anonJWT is an HS256 token with role anon, valid for an hour.

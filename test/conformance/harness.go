@@ -9,16 +9,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // NodeOptions describes one node process.
@@ -44,10 +44,8 @@ type Node struct {
 	AdminURL string
 	Pid      int
 
-	cmd  *exec.Cmd
+	proc *testutil.Proc
 	logs *lockedBuffer
-	done chan struct{}
-	err  error
 }
 
 // StartNode starts a node on a free loopback port, waits until /readyz answers 200 and stops it
@@ -58,13 +56,13 @@ func StartNode(t testing.TB, opts NodeOptions) *Node {
 	if bin == "" {
 		bin = BuildNode(t)
 	}
-	port, err := freePort()
+	port, err := testutil.FreePort("")
 	if err != nil {
 		t.Fatalf("pick a port: %v", err)
 	}
-	n := &Node{Addr: "127.0.0.1:" + strconv.Itoa(port), logs: &lockedBuffer{}, done: make(chan struct{})}
+	n := &Node{Addr: "127.0.0.1:" + strconv.Itoa(port), logs: &lockedBuffer{}}
 	n.HTTPURL = "http://" + n.Addr
-	adminPort, err := freePort()
+	adminPort, err := testutil.FreePort("")
 	if err != nil {
 		t.Fatalf("pick a port: %v", err)
 	}
@@ -78,14 +76,13 @@ func StartNode(t testing.TB, opts NodeOptions) *Node {
 		args = append(args, "--log-level", opts.LogLevel)
 	}
 	args = append(args, opts.Args...)
-	n.cmd = exec.Command(bin, args...)
-	n.cmd.Env = append(append(os.Environ(), "CHANNEL_ERROR_BACKOFF_MS=100", "CONNECT_ERROR_BACKOFF_MS=100"), opts.Env...)
-	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(append(os.Environ(), "CHANNEL_ERROR_BACKOFF_MS=100", "CONNECT_ERROR_BACKOFF_MS=100"), opts.Env...)
+	cmd.Stdout, cmd.Stderr = n.logs, n.logs
+	if n.proc, err = testutil.Start(cmd); err != nil {
+		t.Fatal(err)
 	}
-	n.Pid = n.cmd.Process.Pid
-	go func() { n.err = n.cmd.Wait(); close(n.done) }()
+	n.Pid = cmd.Process.Pid
 	t.Cleanup(func() {
 		n.Stop()
 		if t.Failed() {
@@ -109,20 +106,7 @@ func (n *Node) WSURL(prefix string) string { return "ws://" + n.Addr + prefix }
 func (n *Node) Logs() string { return n.logs.String() }
 
 // Stop ends the node with SIGTERM, then SIGKILL after 5 s. Safe to call twice.
-func (n *Node) Stop() {
-	select {
-	case <-n.done:
-		return
-	default:
-	}
-	_ = n.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-n.done:
-	case <-time.After(5 * time.Second):
-		_ = n.cmd.Process.Kill()
-		<-n.done
-	}
-}
+func (n *Node) Stop() { n.proc.Stop(5 * time.Second) }
 
 func (n *Node) waitReady(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -131,8 +115,8 @@ func (n *Node) waitReady(timeout time.Duration) error {
 	var last error
 	for {
 		select {
-		case <-n.done:
-			return fmt.Errorf("node exited early: %v", n.err)
+		case <-n.proc.Done():
+			return fmt.Errorf("node exited early: %v", n.proc.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("no 200 from /readyz within %s (last: %v)", timeout, last)
 		case <-time.After(50 * time.Millisecond):
@@ -214,15 +198,6 @@ func RepoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("listen: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // maxLog bounds the node output kept in memory (a debug-level node can log a lot); the newest

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 const (
@@ -44,7 +45,7 @@ func TestPlacementAndFailover(t *testing.T) {
 	}
 	sim.startOperator()
 
-	closedPort := freePorts(t, 1)[0] // the finalizer's slot drop gets "connection refused" at once
+	closedPort := testutil.MustFreePorts(t, "", 1)[0] // the finalizer's slot drop gets "connection refused" at once
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		secret("cluster-secret", "secret", "e2e-inter-node-secret"),

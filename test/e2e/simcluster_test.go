@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	realtimev1 "github.com/realtimeops/realtime/api/v1alpha1"
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // k8sVersion is the version the Makefile builds the binaries of (hack/k8s-test-bins.sh).
@@ -125,7 +125,7 @@ func startSimCluster(t testing.TB) *simCluster {
 	}
 	t.Cleanup(c.stop)
 
-	ports := freePorts(t, 5)
+	ports := testutil.MustFreePorts(t, "", 5)
 	etcdPort, peerPort, apiPort, kcmPort, schedPort := ports[0], ports[1], ports[2], ports[3], ports[4]
 	token := c.writeCredentials()
 	kubeconfig := c.writeKubeconfig(apiPort, token)
@@ -198,27 +198,6 @@ func startSimCluster(t testing.TB) *simCluster {
 }
 
 func url(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
-
-// freePorts reserves n distinct free loopback ports by listening on them all at once, then frees
-// them for the processes (a small window in which another program could take one; the process
-// then fails to start and the test says so).
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		_ = l.Close()
-	}
-	return ports
-}
 
 // writeCredentials writes the service-account signing key pair and a static token file naming a
 // system:masters user, and returns the token.

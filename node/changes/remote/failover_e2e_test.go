@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/realtimeops/realtime/internal/pgtest"
+	"github.com/realtimeops/realtime/internal/testutil"
 	"github.com/realtimeops/realtime/node/changes"
 	"github.com/realtimeops/realtime/node/tenant"
 	"github.com/realtimeops/realtime/node/tenantdb"
@@ -59,7 +60,7 @@ func setupTenant(t *testing.T) (*tenant.Tenant, *pgxpool.Pool) {
 func ownerOf(t *testing.T, nodes []*testNode, tenantID string) *testNode {
 	t.Helper()
 	var owner *testNode
-	waitFor(t, 10*time.Second, "one streaming owner", func() bool {
+	testutil.Eventually(t, 10*time.Second, "one streaming owner", func() bool {
 		owner = nil
 		n := 0
 		for _, nd := range nodes {
@@ -137,7 +138,7 @@ func TestClusterChangesFailover(t *testing.T) {
 		t.Cleanup(n.layer.Subscribe(context.Background(), tn, anon, seqBindings(t), r))
 	}
 	for name, r := range recs {
-		waitFor(t, 15*time.Second, "Subscribed on "+name, func() bool { return r.Subscribed() > 0 })
+		testutil.Eventually(t, 15*time.Second, "Subscribed on "+name, func() bool { return r.Subscribed() > 0 })
 	}
 
 	// A subscriber on a non-owner node receives changes; an unsubscribe reaches the owner.
@@ -145,7 +146,7 @@ func TestClusterChangesFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, r := range recs {
-		waitFor(t, 10*time.Second, "row 1 on "+name, func() bool { return r.Has(1) })
+		testutil.Eventually(t, 10*time.Second, "row 1 on "+name, func() bool { return r.Has(1) })
 	}
 	subsOnOwner := func() int {
 		for _, st := range owner.svc.Status() {
@@ -155,7 +156,7 @@ func TestClusterChangesFailover(t *testing.T) {
 		}
 		return -1
 	}
-	waitFor(t, 5*time.Second, "3 subscriptions on the owner", func() bool { return subsOnOwner() == 3 })
+	testutil.Eventually(t, 5*time.Second, "3 subscriptions on the owner", func() bool { return subsOnOwner() == 3 })
 	var other *testNode
 	for _, n := range nodes {
 		if n != owner {
@@ -164,12 +165,12 @@ func TestClusterChangesFailover(t *testing.T) {
 	}
 	extra := newRecorder()
 	unsub := other.layer.Subscribe(context.Background(), tn, anon, seqBindings(t), extra)
-	waitFor(t, 10*time.Second, "extra subscribed", func() bool { return extra.Subscribed() > 0 })
+	testutil.Eventually(t, 10*time.Second, "extra subscribed", func() bool { return extra.Subscribed() > 0 })
 	if got := subsOnOwner(); got != 4 {
 		t.Fatalf("owner holds %d subscriptions, want 4", got)
 	}
 	unsub()
-	waitFor(t, 5*time.Second, "unsubscribe on the owner", func() bool { return subsOnOwner() == 3 })
+	testutil.Eventually(t, 5*time.Second, "unsubscribe on the owner", func() bool { return subsOnOwner() == 3 })
 
 	// Commit continuously and kill the owner.
 	w := startWriter(pool, 1)
@@ -184,7 +185,7 @@ func TestClusterChangesFailover(t *testing.T) {
 		}
 	}
 	newOwner := ownerOf(t, survivors, tn.ExternalID)
-	waitFor(t, 15*time.Second, "a row committed after the kill", func() bool {
+	testutil.Eventually(t, 15*time.Second, "a row committed after the kill", func() bool {
 		_, ok := recs[survivors[0].name].FirstAfter(lastBefore)
 		return ok
 	})
@@ -211,7 +212,7 @@ func TestClusterChangesFailover(t *testing.T) {
 	if got := ownerOf(t, c.nodes, tn.ExternalID); got != back {
 		t.Fatalf("owner after the restart is %s, want %s back", got.name, back.name)
 	}
-	waitFor(t, 15*time.Second, "Subscribed on the restarted node", func() bool { return r.Subscribed() > 0 })
+	testutil.Eventually(t, 15*time.Second, "Subscribed on the restarted node", func() bool { return r.Subscribed() > 0 })
 	time.Sleep(time.Second)
 	committed = w.finish()
 	checkAll(t, recs, survivors, committed)
@@ -225,7 +226,7 @@ func checkAll(t *testing.T, recs map[string]*recorder, nodes []*testNode, commit
 	for _, n := range nodes {
 		r := recs[n.name]
 		var missing []int64
-		waitFor(t, 20*time.Second, fmt.Sprintf("all %d rows on %s", len(committed), n.name), func() bool {
+		testutil.Eventually(t, 20*time.Second, fmt.Sprintf("all %d rows on %s", len(committed), n.name), func() bool {
 			missing = r.Missing(committed)
 			return len(missing) == 0
 		})

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/realtimeops/realtime/internal/rowlog"
+	"github.com/realtimeops/realtime/internal/testutil"
 	"github.com/realtimeops/realtime/node/changes"
 	"github.com/realtimeops/realtime/node/cluster"
 	"github.com/realtimeops/realtime/node/tenant"
@@ -92,7 +93,7 @@ func startCluster(t *testing.T, tn *tenant.Tenant, claimDelay time.Duration, ips
 
 func (c *testCluster) waitMesh(nodes []*testNode) {
 	c.t.Helper()
-	waitFor(c.t, 10*time.Second, "full mesh", func() bool {
+	testutil.Eventually(c.t, 10*time.Second, "full mesh", func() bool {
 		for _, n := range nodes {
 			if len(n.mesh.Peers()) != len(nodes)-1 {
 				return false
@@ -106,7 +107,7 @@ func (c *testCluster) waitMesh(nodes []*testNode) {
 func (c *testCluster) restart(i int) *testNode {
 	c.t.Helper()
 	var ln net.Listener
-	waitFor(c.t, 5*time.Second, "the old address", func() bool {
+	testutil.Eventually(c.t, 5*time.Second, "the old address", func() bool {
 		var err error
 		ln, err = net.Listen("tcp", c.members[i].Addr)
 		return err == nil
@@ -146,17 +147,6 @@ func runAll(t *testing.T, after func(), fns ...func(context.Context) error) func
 	stop := func() { once.Do(func() { cancel(); wg.Wait(); after() }) }
 	t.Cleanup(stop)
 	return stop
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // recorder is a channel stand-in: it logs the ids of the rows delivered and the system messages.

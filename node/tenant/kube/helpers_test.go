@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/realtimeops/realtime/internal/testutil"
 	"github.com/realtimeops/realtime/node/tenant"
 )
 
@@ -151,13 +152,7 @@ func waitSignal(t *testing.T, ch <-chan struct{}, what string) {
 // checkFor polls cond until it holds or waitFor passes.
 func checkFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, waitFor, what, cond)
 }
 
 func eventName(ev tenant.Event) (string, string) {
