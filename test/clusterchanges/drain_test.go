@@ -104,7 +104,7 @@ func TestDrainOfNonOwnerWaitsForTheOwner(t *testing.T) {
 	defer cancel()
 	nodes := []*node{f.node(t, "node1", "127.0.0.1", "--drain-window", "2s"), f.node(t, "node2", "127.0.0.2", "--drain-window", "2s")}
 	var owner, other *node
-	waitFor(t, 30*time.Second, "both nodes linked and one streaming the tenant", func() bool {
+	testutil.Eventually(t, 30*time.Second, "both nodes linked and one streaming the tenant", func() bool {
 		p1, s1 := nodes[0].status()
 		p2, s2 := nodes[1].status()
 		switch {
@@ -118,7 +118,7 @@ func TestDrainOfNonOwnerWaitsForTheOwner(t *testing.T) {
 		return true
 	})
 	c := subscribe(ctx, t, other)
-	waitFor(t, 20*time.Second, "Subscribed to PostgreSQL", func() bool { return c.Subscribed() > 0 })
+	testutil.Eventually(t, 20*time.Second, "Subscribed to PostgreSQL", func() bool { return c.Subscribed() > 0 })
 	if _, err := f.pool.Exec(ctx, "insert into public.seq (id) select generate_series(1, 300)"); err != nil {
 		t.Fatal(err)
 	}
