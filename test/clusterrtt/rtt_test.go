@@ -22,7 +22,10 @@ grant select on public.seq to public;
 create publication supabase_realtime for table public.seq;`
 
 // hold is the nodes' --rtt-hold: how long a significant RTT change must last before the
-// published figure (and so placement) follows it.
+// published figure (and so placement) follows it. The nodes run with a 10 ms margin instead of
+// the default 5: on the shared 2-core machine at load 20 a TCP connect can wait several ms for a
+// CPU, and two nodes of one region must stay equally good; 2 ms of flutter stays far inside it
+// and 100 ms far outside.
 const hold = 5 * time.Second
 
 // TestPlacementByMeasuredRTT runs five nodes in three regions with real latency between them
@@ -94,7 +97,7 @@ func TestPlacementByMeasuredRTT(t *testing.T) {
 	var nodes []*node
 	for _, l := range leaves[:5] {
 		n := startNode(t, lab, bin, l.name, strings.Join(peers, ","), file,
-			"--rtt-interval", "300ms", "--rtt-hold", hold.String())
+			"--rtt-interval", "300ms", "--rtt-hold", hold.String(), "--rtt-margin-ms", "10")
 		nodes = append(nodes, n)
 		byName[l.name] = n
 	}
@@ -115,11 +118,16 @@ func TestPlacementByMeasuredRTT(t *testing.T) {
 	})
 	t.Logf("owners: eutenant %s, ustenant %s", euOwner, usOwner)
 	usDB := fmt.Sprintf("%s:5432", lab.leaf("db-us").IP)
-	if st, _ := byName["eu-a"].status(); st.DatabaseRTT[usDB].Settled < 38 {
-		t.Errorf("eu-a's RTT to the us database is %+v, want at least the 40 ms the lab adds (less 2 ms jitter)", st.DatabaseRTT[usDB])
-	}
-	if st, _ := byName[usOwner].status(); st.DatabaseRTT[usDB].Settled >= 5 {
-		t.Errorf("%s's RTT to its own region's database is %+v, want well under the eu figure", usOwner, st.DatabaseRTT[usDB])
+	var euFig, usFig float64
+	waitFor(t, 30*time.Second, "settled RTT figures of eu-a and "+usOwner, func() bool {
+		a, okA := byName["eu-a"].status()
+		b, okB := byName[usOwner].status()
+		euFig, usFig = a.DatabaseRTT[usDB].Settled, b.DatabaseRTT[usDB].Settled
+		return okA && okB && euFig > 0 && usFig > 0
+	})
+	if euFig < 38 || usFig >= euFig {
+		t.Errorf("RTT to the us database: eu-a %.1f ms, %s %.1f ms; want eu-a at least the lab's 40 ms (less 2 ms jitter) and above %s",
+			euFig, usOwner, usFig, usOwner)
 	}
 
 	// Subscribers on ap-a (never an owner here) and a writer per database for the whole run.
