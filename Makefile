@@ -8,6 +8,8 @@ GO            ?= go
 GOTEST_FLAGS  ?= -timeout 40m
 # Prerequisites of `make test`, appended to by the fragments in mk/ (Postgres, envtest binaries, npm).
 TEST_DEPS     :=
+# Commands `make test` runs after `go test` (mk/e2e-real.mk: the real-cluster suite).
+TEST_AFTER    :=
 
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
@@ -32,9 +34,10 @@ vet: ## Run go vet against code.
 	$(GO) vet ./...
 
 .PHONY: test
-test: $(TEST_DEPS) build-node ## Run every test: unit, integration (real Postgres), envtest, conformance (realtime-js).
+test: $(TEST_DEPS) build-node ## Run every test: unit, integration (real Postgres), envtest, conformance (realtime-js), the real cluster.
 	KUBEBUILDER_ASSETS=$(K8S_TEST_BINS) REALTIME_NODE_BIN=$(LOCALBIN)/realtime-node \
 		$(GO) test $(GOTEST_FLAGS) ./...
+	$(TEST_AFTER)
 
 ##@ Build
 

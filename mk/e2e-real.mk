@@ -37,3 +37,11 @@ real-cluster-down: ## Stop the real cluster and remove everything it created.
 e2e-real: e2e-real-deps ## Run test/e2e-real on a fresh real cluster (up, test, down).
 	$(GO) test -c -tags e2ereal -o $(LOCALBIN)/e2e-real.test ./test/e2e-real/
 	@E2E_REAL_DIR=$(E2E_REAL_DIR) hack/e2e-real-run.sh $(LOCALBIN)/e2e-real.test $(E2E_REAL_FLAGS)
+
+# `make test` runs the real-cluster suite after `go test` on a fresh cluster: the install, clients
+# through the Service and the pods, Postgres Changes and the private channel, and the drills named
+# here (each costs ~30-90 s; `make e2e-real` runs them all). Root is required: without it
+# hack/real-cluster.sh up fails, and so does `make test`.
+E2E_REAL_TEST_DRILLS ?= delete-owner-pod,drain-owner-node
+TEST_DEPS  += e2e-real-deps
+TEST_AFTER += $(MAKE) --no-print-directory e2e-real E2E_REAL_DRILLS=$(E2E_REAL_TEST_DRILLS)
