@@ -10,6 +10,10 @@ bin=$1; shift
 flags=()
 for f in "$@"; do if [[ $f == -* ]]; then flags+=("-test.${f#-}"); else flags+=("$f"); fi; done
 down() { "$ROOT/hack/real-cluster.sh" down || return 1; }
+# One real cluster on the machine at a time: `down` restores the sysctls the kubelets change, and
+# two interleaved runs would restore each other's values. A second run waits here.
+exec 9>"${TMPDIR:-/tmp}/realtime-e2e-real.lock"
+if ! flock -n 9; then echo "e2e-real: waiting for another real-cluster run on this machine" >&2; flock 9; fi
 t0=$SECONDS
 if [[ -f $OUT/state ]]; then echo "e2e-real: a cluster is already up ($OUT/state); 'make real-cluster-down' first" >&2; exit 1; fi
 trap 'down; exit 130' INT TERM
