@@ -14,7 +14,7 @@ import (
 	"github.com/realtimeops/realtime/node/changes/remote"
 	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/cluster"
-	"github.com/realtimeops/realtime/node/clusterwire"
+	"github.com/realtimeops/realtime/node/meshrelay"
 	"github.com/realtimeops/realtime/node/nodeconfig"
 	"github.com/realtimeops/realtime/node/placement"
 	"github.com/realtimeops/realtime/node/presence"
@@ -27,7 +27,7 @@ type clusterParts struct {
 	mesh     *cluster.Mesh
 	disc     cluster.Discovery
 	counters *cluster.Counters
-	wiring   *clusterwire.Wiring
+	wiring   *meshrelay.Relay
 	changes  []runner // Postgres Changes ownership and routing (changesOwner, routeChanges)
 }
 
@@ -77,10 +77,10 @@ func newCluster(cfg config, log *slog.Logger, reg prometheus.Registerer, broker 
 	}
 	mesh := cluster.NewMesh(self, secret, disc, opts, log, reg)
 	counters := cluster.NewCounters(mesh, cluster.CountersOptions{Local: users.Snapshot})
-	// realtime_connections_connected_cluster is exported by channel.Metrics (over deps.Users, which
-	// clusterwire feeds with the other nodes' counts); registering counters.Collector() as well made
-	// every clustered node panic at start ("previously registered descriptor"), seen in real pods.
-	w := clusterwire.New(clusterwire.Config{
+	// realtime_connections_connected_cluster is exported once, by channel.Metrics over deps.Users,
+	// which meshrelay completes with the other nodes' counts (a second registration made every
+	// clustered node panic at start, "previously registered descriptor", seen in real pods).
+	w := meshrelay.New(meshrelay.Config{
 		Mesh: mesh, Broker: broker, Tracker: tracker, Users: users, Counters: counters,
 		BroadcastPeriod: c.PresencePulse, DownPeriod: c.PresenceDown, Log: log, Registerer: reg,
 	})

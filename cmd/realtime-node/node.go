@@ -15,7 +15,7 @@ import (
 	"github.com/realtimeops/realtime/node/auth"
 	"github.com/realtimeops/realtime/node/changes"
 	"github.com/realtimeops/realtime/node/channel"
-	"github.com/realtimeops/realtime/node/dbaccess"
+	"github.com/realtimeops/realtime/node/channeldb"
 	"github.com/realtimeops/realtime/node/limiter"
 	"github.com/realtimeops/realtime/node/presence"
 	"github.com/realtimeops/realtime/node/pubsub"
@@ -58,7 +58,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	pools := tenantdb.NewManager(log, tenantdb.Options{})
-	access := &dbaccess.Access{Pools: pools}
+	access := &channeldb.Access{Pools: pools}
 	deps.Database, deps.Authorizer, deps.Replayer = access, access, access
 	rt := newRTT(cfg, src, cl, reg)
 	owner := src.owner
@@ -66,11 +66,11 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		owner = cl.changesOwner(src, cfg.RegionMapping, rt.rttOf(), cfg.RTT.MarginMs, log)
 	}
 	cdc := changes.NewService(pools, owner, log, reg)
-	cdc.SetBroadcastSink(dbaccess.BroadcastSink(broker, rates))
+	cdc.SetBroadcastSink(channeldb.BroadcastSink(broker, rates))
 	cdc.SetBroadcastTiming(func(t *tenant.Tenant, ins, committed time.Time) {
 		deps.Metrics.ObserveDBBroadcast(t.ExternalID, ins, committed)
 	})
-	deps.Changes = dbaccess.Changes{Service: cdc}
+	deps.Changes = channeldb.Changes{Service: cdc}
 	flush := server.FlushFunc(func(ctx context.Context, id string) error {
 		if err := cdc.Flush(ctx, id); err != nil && !errors.Is(err, changes.ErrNotStreaming) {
 			return err
@@ -79,7 +79,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	})
 	if cl != nil {
 		layer := cl.routeChanges(cdc, src.registry, log)
-		deps.Changes = dbaccess.Changes{Service: cdc, Router: layer}
+		deps.Changes = channeldb.Changes{Service: cdc, Router: layer}
 		flush = layer.Flush
 	}
 	if src.bind != nil {

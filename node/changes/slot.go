@@ -26,7 +26,7 @@ const (
 var ErrWalLevel = errors.New("wal_level is not logical")
 
 // replConfig builds the replication connection config for a tenant database. The session settings
-// fix the text form of values (UTC timestamps, ISO dates, hex bytea) that decode.go expects.
+// fix the text form of values (UTC timestamps, ISO dates, hex bytea) that textvalue.go expects.
 func replConfig(d *tenant.Database) (*pgconn.Config, error) {
 	cfg, err := pgconn.ParseConfig(tenantdb.ConnString(d, tenantdb.AppReplication))
 	if err != nil {

@@ -11,7 +11,7 @@ const (
 
 	TypeBroadcast     byte = 16 // Bus envelopes (pubsub fan-out, docs/protocol.md#routing)
 	TypeCounters      byte = 17 // Counters gossip (docs/protocol.md#routing "Census")
-	TypePresenceDelta byte = 18 // presence ExtractDelta payloads (node/clusterwire)
+	TypePresenceDelta byte = 18 // presence ExtractDelta payloads (node/meshrelay)
 	TypePresenceState byte = 19 // presence FullState payloads
 	TypePresenceAsk   byte = 20 // request a FullState transfer
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/realtimeops/realtime/internal/pgtest"
 	"github.com/realtimeops/realtime/node/channel"
-	"github.com/realtimeops/realtime/node/dbaccess"
+	"github.com/realtimeops/realtime/node/channeldb"
 	"github.com/realtimeops/realtime/node/tenantdb"
 )
 
@@ -42,7 +42,7 @@ func newPrivateHarness(t *testing.T) (*harness, *pgtest.Instance) {
 	pg := pgtest.Start(t)
 	pools := tenantdb.NewManager(slog.New(slog.NewTextHandler(io.Discard, nil)), tenantdb.Options{})
 	t.Cleanup(pools.Close)
-	access := &dbaccess.Access{Pools: pools}
+	access := &channeldb.Access{Pools: pools}
 	h := newHarnessWith(t, fmt.Sprintf(privateTenantYAML, testSecret, pg.Port), func(d *channel.Deps) {
 		d.Database, d.Authorizer, d.Replayer = access, access, access
 	})

@@ -104,7 +104,7 @@ func (s *Server) tenantAPIHandler(next func(http.ResponseWriter, *http.Request, 
 	}
 }
 
-// pinger checks that the tenant database answers (dbaccess.Access).
+// pinger checks that the tenant database answers (channeldb.Access).
 type pinger interface {
 	Ping(ctx context.Context, t *tenant.Tenant) error
 }

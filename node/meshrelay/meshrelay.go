@@ -1,8 +1,8 @@
-// Package clusterwire connects the node's local services to the cluster mesh: pub/sub messages go
+// Package meshrelay connects the node's local services to the cluster mesh: pub/sub messages go
 // to the other nodes through the region-aware bus (docs/protocol.md#routing), presence replicates as CRDT deltas
 // with full-state sync for new or returning nodes, replicas of vanished nodes are marked down
 // after a configurable delay, and connected-user counts are summed across the cluster.
-package clusterwire
+package meshrelay
 
 import (
 	"context"
@@ -37,8 +37,8 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// Wiring is the running connection; create it before the mesh runs (it registers handlers).
-type Wiring struct {
+// Relay is the running connection; create it before the mesh runs (it registers handlers).
+type Relay struct {
 	cfg Config
 	bus *cluster.Bus
 
@@ -50,7 +50,7 @@ type Wiring struct {
 }
 
 // New registers the mesh handlers and the broker forwarder.
-func New(cfg Config) *Wiring {
+func New(cfg Config) *Relay {
 	if cfg.BroadcastPeriod <= 0 {
 		cfg.BroadcastPeriod = presence.DefaultBroadcastPeriod
 	}
@@ -60,7 +60,7 @@ func New(cfg Config) *Wiring {
 	if cfg.PermDownPeriod <= 0 {
 		cfg.PermDownPeriod = presence.DefaultPermDownPeriod
 	}
-	w := &Wiring{cfg: cfg, missing: map[presence.ReplicaID]time.Time{},
+	w := &Relay{cfg: cfg, missing: map[presence.ReplicaID]time.Time{},
 		stateSync: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "realtime_presence_state_sync_seconds",
 			Help: "Time to merge a presence full state received from another node.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}),
 		replicasDown: prometheus.NewCounter(prometheus.CounterOpts{Name: "realtime_presence_replicas_down_total",
@@ -88,7 +88,7 @@ var wireBufs = sync.Pool{New: func() any { return new([]byte) }}
 const maxPooledWire = 64 << 10
 
 // forward sends a locally published message to the other nodes, encoded once.
-func (w *Wiring) forward(m *pubsub.Message) {
+func (w *Relay) forward(m *pubsub.Message) {
 	buf := wireBufs.Get().(*[]byte)
 	*buf = m.AppendWire((*buf)[:0])
 	w.bus.Publish(m.Topic, *buf)
@@ -98,7 +98,7 @@ func (w *Wiring) forward(m *pubsub.Message) {
 }
 
 // deliver hands a message from another node to this node's subscribers.
-func (w *Wiring) deliver(origin, _ string, payload []byte) {
+func (w *Relay) deliver(origin, _ string, payload []byte) {
 	m, err := pubsub.DecodeWire(payload)
 	if err != nil {
 		w.cfg.Log.Warn("dropping malformed cluster message", "from", origin, "err", err)
@@ -109,7 +109,7 @@ func (w *Wiring) deliver(origin, _ string, payload []byte) {
 
 // Run replicates presence until ctx ends: deltas every period, full state to peers that come up,
 // liveness of remote replicas.
-func (w *Wiring) Run(ctx context.Context) error {
+func (w *Relay) Run(ctx context.Context) error {
 	events := w.cfg.Mesh.PeerEvents()
 	tick := time.NewTicker(w.cfg.BroadcastPeriod)
 	defer tick.Stop()
@@ -134,7 +134,7 @@ func (w *Wiring) Run(ctx context.Context) error {
 	}
 }
 
-func (w *Wiring) broadcastDelta() {
+func (w *Relay) broadcastDelta() {
 	d, _ := w.cfg.Tracker.ExtractDelta() // an unchanged tracker yields a heartbeat: still sent
 	b, err := d.MarshalBinary()
 	if err != nil {
@@ -146,7 +146,7 @@ func (w *Wiring) broadcastDelta() {
 	}
 }
 
-func (w *Wiring) sendState(peer string) {
+func (w *Relay) sendState(peer string) {
 	b, err := w.cfg.Tracker.FullState().MarshalBinary()
 	if err != nil {
 		w.cfg.Log.Error("encode presence state", "err", err)
@@ -155,7 +155,7 @@ func (w *Wiring) sendState(peer string) {
 	w.cfg.Mesh.Send(peer, cluster.TypePresenceState, b)
 }
 
-func (w *Wiring) onDelta(from cluster.Member, payload []byte) {
+func (w *Relay) onDelta(from cluster.Member, payload []byte) {
 	d, err := presence.UnmarshalDelta(payload)
 	if err != nil {
 		w.cfg.Log.Warn("dropping malformed presence delta", "from", from.Name, "err", err)
@@ -166,7 +166,7 @@ func (w *Wiring) onDelta(from cluster.Member, payload []byte) {
 	}
 }
 
-func (w *Wiring) onState(from cluster.Member, payload []byte) {
+func (w *Relay) onState(from cluster.Member, payload []byte) {
 	d, err := presence.UnmarshalDelta(payload)
 	if err != nil {
 		w.cfg.Log.Warn("dropping malformed presence state", "from", from.Name, "err", err)
@@ -177,7 +177,7 @@ func (w *Wiring) onState(from cluster.Member, payload []byte) {
 	w.stateSync.Observe(time.Since(start).Seconds())
 }
 
-func (w *Wiring) onAsk(from cluster.Member, _ []byte) { w.sendState(from.Name) }
+func (w *Relay) onAsk(from cluster.Member, _ []byte) { w.sendState(from.Name) }
 
 func replicaOf(m cluster.Member) presence.ReplicaID {
 	return presence.ReplicaID{Node: m.Name, Epoch: m.Epoch}

@@ -1,4 +1,4 @@
-package dbaccess
+package channeldb
 
 import (
 	"github.com/realtimeops/realtime/node/channel"

@@ -1,4 +1,4 @@
-package clusterwire
+package meshrelay
 
 import "time"
 
@@ -7,7 +7,7 @@ import "time"
 // epoch is up; one whose node came back with a newer epoch is gone for good (a restarted node is a
 // new replica); one whose node is unreachable goes down after DownPeriod (its presences leave) and
 // is forgotten after PermDownPeriod.
-func (w *Wiring) sweep(now time.Time) {
+func (w *Relay) sweep(now time.Time) {
 	live := map[string]int64{}
 	for _, p := range w.cfg.Mesh.Peers() {
 		live[p.Name] = p.Epoch
@@ -61,7 +61,7 @@ type ReplicaStatus struct {
 }
 
 // Status reports the remote presence replicas.
-func (w *Wiring) Status() []ReplicaStatus {
+func (w *Relay) Status() []ReplicaStatus {
 	var out []ReplicaStatus
 	self := w.cfg.Tracker.Replica()
 	for _, r := range w.cfg.Tracker.Replicas() {

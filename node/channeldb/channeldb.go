@@ -1,6 +1,6 @@
-// Package dbaccess gives channels what they need from a tenant's database: the connection check of
+// Package channeldb gives channels what they need from a tenant's database: the connection check of
 // the join pipeline, private-channel RLS authorization and replay, on the pools of tenantdb.
-package dbaccess
+package channeldb
 
 import (
 	"context"
