@@ -90,6 +90,12 @@ func checkNameOwner(owner metav1.Object, existing client.Object, kind string) er
 		kind, existing.GetName(), by)
 }
 
+// withWatched adds WatchedSecretLabel (Secrets the operator generates are cached from the start).
+func withWatched(l map[string]string) map[string]string {
+	l[WatchedSecretLabel] = "true"
+	return l
+}
+
 func withManagedBy(l map[string]string) map[string]string {
 	out := make(map[string]string, len(l)+1)
 	for k, v := range l {

@@ -131,6 +131,10 @@ func TestClusterRollsOnTLSRenewal(t *testing.T) {
 		}
 		return nil
 	})
+	// Re-read: the operator labelled the Secret it references (WatchedSecretLabel).
+	if err := testClient.Get(ctx, client.ObjectKeyFromObject(tlsSecret), tlsSecret); err != nil {
+		t.Fatal(err)
+	}
 	tlsSecret.Data[corev1.TLSCertKey] = []byte("cert-2")
 	if err := testClient.Update(ctx, tlsSecret); err != nil {
 		t.Fatal(err)

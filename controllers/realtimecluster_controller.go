@@ -31,6 +31,12 @@ type RealtimeClusterReconciler struct {
 	Recorder events.EventRecorder
 	// NodeImage is the node image of clusters without spec.image (DefaultNodeImage when empty).
 	NodeImage string
+	// APIReader reads Secrets the label-selected cache does not hold yet (see TenantReconciler).
+	APIReader client.Reader
+}
+
+func (r *RealtimeClusterReconciler) secrets() secretReader {
+	return secretReader{cached: r.Client, direct: r.APIReader}
 }
 
 // Reconcile is guard clauses plus an ordered list of small steps. A failing step is reported in
@@ -101,6 +107,10 @@ func (r *RealtimeClusterReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			log.Error(serr, "status update after a failed step")
 		}
 		return ctrl.Result{}, err
+	}
+	if problem != nil {
+		// A missing Secret appears without the watched label: no watch event announces it.
+		return ctrl.Result{RequeueAfter: missingSecretRecheck}, r.updateStatus(ctx, cluster, problem)
 	}
 	return ctrl.Result{}, r.updateStatus(ctx, cluster, problem)
 }

@@ -67,7 +67,7 @@ func (r *RealtimeClusterReconciler) reconcileSecrets(ctx context.Context, c *rea
 // secretValue reads one key; a missing Secret or key is a specError with reason.
 func (r *RealtimeClusterReconciler) secretValue(ctx context.Context, ns string, ref realtimev1.SecretKeySelector, reason realtimev1.ConditionReason) ([]byte, error) {
 	s := &corev1.Secret{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, s)
+	err := r.secrets().get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, s)
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, specErrorf(reason, "Secret %q not found", ref.Name)
@@ -86,7 +86,7 @@ func (r *RealtimeClusterReconciler) secretValue(ctx context.Context, ns string, 
 func (r *RealtimeClusterReconciler) ensureGeneratedSecret(ctx context.Context, c *realtimev1.RealtimeCluster) error {
 	name := c.GeneratedClusterSecretName()
 	existing := &corev1.Secret{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: name}, existing)
+	err := r.secrets().get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: name}, existing)
 	if err == nil {
 		if !metav1.IsControlledBy(existing, c) {
 			return specErrorf(realtimev1.ReasonNameConflict,
@@ -101,7 +101,7 @@ func (r *RealtimeClusterReconciler) ensureGeneratedSecret(ctx context.Context, c
 		return fmt.Errorf("generate cluster secret: %w", err)
 	}
 	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace, Labels: withManagedBy(c.ClusterLabels())},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace, Labels: withWatched(withManagedBy(c.ClusterLabels()))},
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{realtimev1.ClusterSecretKey: []byte(base64.RawURLEncoding.EncodeToString(raw))},
 	}

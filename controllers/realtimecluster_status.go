@@ -73,6 +73,9 @@ func computeClusterStatus(c *realtimev1.RealtimeCluster, pods []corev1.Pod, sets
 		Replicas:           c.DesiredReplicas(),
 		RegionNames:        c.RegionNames(),
 		ClusterSecretName:  c.ClusterSecret().Name,
+		// Written by the clients counter (realtimecluster_clients.go), kept here.
+		ConnectedClients: c.Status.ConnectedClients, ClientsObservedPods: c.Status.ClientsObservedPods,
+		ClientsObservedAt: c.Status.ClientsObservedAt,
 	}
 	ready := map[string]int32{}
 	for i := range pods {

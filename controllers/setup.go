@@ -24,6 +24,12 @@ type Options struct {
 	NodeImage string
 	// HealthInterval is how often tenant databases are checked (DefaultHealthInterval when 0).
 	HealthInterval time.Duration
+	// ClientsInterval is how often the node pods' client counts are read
+	// (DefaultClientsInterval when 0; negative: never).
+	ClientsInterval time.Duration
+	// AdminPort is the node pods' admin port the counts are read from (v1alpha1.AdminPort when
+	// 0; tests serve /status elsewhere).
+	AdminPort int32
 }
 
 // Setup registers both reconcilers with the manager, with their event recorders.
@@ -36,30 +42,39 @@ func Setup(mgr ctrl.Manager, slotDropTimeout time.Duration) error {
 func SetupWithOptions(mgr ctrl.Manager, o Options) error {
 	if err := (&RealtimeClusterReconciler{
 		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("realtimecluster-controller"),
-		NodeImage: o.NodeImage,
+		NodeImage: o.NodeImage, APIReader: mgr.GetAPIReader(),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("realtimecluster controller: %w", err)
 	}
 	if err := (&TenantReconciler{
-		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("tenant-controller"),
+		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("tenant-controller"), APIReader: mgr.GetAPIReader(),
 		SlotDropTimeout: o.SlotDropTimeout, HealthInterval: o.HealthInterval,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("tenant controller: %w", err)
 	}
+	if o.ClientsInterval >= 0 {
+		counter := &clientsCounter{Client: mgr.GetClient(), Interval: o.ClientsInterval, Port: o.AdminPort}
+		if err := mgr.Add(counter); err != nil {
+			return fmt.Errorf("clients counter: %w", err)
+		}
+	}
 	return nil
 }
 
-// CacheOptions restricts the informers: only node pods and tenant Leases (both carry the cluster
-// label; nodes label the Leases they create) are cached, so neither every pod of the cluster nor
-// every kubelet's node Lease renewal reaches the operator; with watchNamespaces (comma-separated)
-// only those namespaces are watched. Secrets cannot be narrowed by label (they are the users'):
-// they are cached in the watched namespaces only.
+// CacheOptions restricts the informers: only node pods and tenant and node-pod Leases (both carry
+// the cluster label; nodes label the Leases they create) are cached, so neither every pod of the
+// cluster nor every kubelet's node Lease renewal reaches the operator, and only the Secrets
+// labelled WatchedSecretLabel (those a RealtimeCluster or Tenant references: the operator labels
+// them on first read, see secretReader), so the users' other Secrets never sit in its memory;
+// with watchNamespaces (comma-separated) only those namespaces are watched.
 func CacheOptions(watchNamespaces string) cache.Options {
 	req, _ := labels.NewRequirement(realtimev1.ClusterLabel, selection.Exists, nil)
 	ours := labels.NewSelector().Add(*req)
+	watched := labels.SelectorFromSet(labels.Set{WatchedSecretLabel: "true"})
 	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&corev1.Pod{}:           {Label: ours},
 		&coordinationv1.Lease{}: {Label: ours},
+		&corev1.Secret{}:        {Label: watched},
 	}}
 	for _, ns := range strings.Split(watchNamespaces, ",") {
 		if ns = strings.TrimSpace(ns); ns != "" {

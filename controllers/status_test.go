@@ -197,12 +197,16 @@ func TestCacheOptionsSelectOurObjects(t *testing.T) {
 	found := map[string]bool{}
 	for obj, by := range o.ByObject {
 		kind := fmt.Sprintf("%T", obj)
-		if by.Label == nil || by.Label.String() != realtimev1.ClusterLabel {
+		want := realtimev1.ClusterLabel
+		if kind == "*v1.Secret" {
+			want = WatchedSecretLabel + "=true"
+		}
+		if by.Label == nil || by.Label.String() != want {
 			t.Errorf("%s cache selector %v", kind, by.Label)
 		}
 		found[kind] = true
 	}
-	if !found["*v1.Pod"] || !found["*v1.Lease"] {
+	if !found["*v1.Pod"] || !found["*v1.Lease"] || !found["*v1.Secret"] {
 		t.Errorf("selected kinds %v", found)
 	}
 	if len(o.DefaultNamespaces) != 2 {

@@ -30,7 +30,9 @@ import (
 var (
 	testCfg    *rest.Config
 	testClient client.Client // uncached: assertions read the apiserver directly
-	testScheme = runtime.NewScheme()
+	// operatorCache is the controllers' informer cache: what the operator holds in memory.
+	operatorCache client.Reader
+	testScheme    = runtime.NewScheme()
 )
 
 func TestMain(m *testing.M) {
@@ -73,7 +75,9 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "FAIL: manager:", err)
 		return 1
 	}
-	if err := SetupWithOptions(mgr, Options{SlotDropTimeout: 10 * time.Second, HealthInterval: time.Second}); err != nil {
+	operatorCache = mgr.GetCache()
+	// ClientsInterval -1: no pod serves /status here; TestClientsCounter drives the counter.
+	if err := SetupWithOptions(mgr, Options{SlotDropTimeout: 10 * time.Second, HealthInterval: time.Second, ClientsInterval: -1}); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: setup:", err)
 		return 1
 	}

@@ -39,6 +39,13 @@ type TenantReconciler struct {
 	HealthInterval time.Duration
 	// Now is the clock (time.Now when nil); placement itself is pure and takes the time as input.
 	Now func() time.Time
+	// APIReader reads Secrets the label-selected cache does not hold yet (manager.GetAPIReader;
+	// nil: the cache only, for clients that cache every Secret).
+	APIReader client.Reader
+}
+
+func (r *TenantReconciler) secrets() secretReader {
+	return secretReader{cached: r.Client, direct: r.APIReader}
 }
 
 func (r *TenantReconciler) now() time.Time {
@@ -125,6 +132,9 @@ func (r *TenantReconciler) reconcileSteps(ctx context.Context, view *realtimev1.
 	}
 	// 5. Ready summarises the other conditions for kubectl wait.
 	setTenantReady(next, view, cluster != nil, secretsOK)
+	if !secretsOK && (requeue == 0 || missingSecretRecheck < requeue) {
+		requeue = missingSecretRecheck // a new Secret has no label yet: no watch event announces it
+	}
 	return requeue, nil
 }
 

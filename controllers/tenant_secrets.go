@@ -19,7 +19,7 @@ func (r *TenantReconciler) resolveSecrets(ctx context.Context, t *realtimev1.Ten
 	reason := realtimev1.ReasonResolved
 	for _, ref := range t.SecretRefs() {
 		s := &corev1.Secret{}
-		err := r.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: ref.Name}, s)
+		err := r.secrets().get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: ref.Name}, s)
 		switch {
 		case apierrors.IsNotFound(err):
 			problems = append(problems, fmt.Sprintf("Secret %q not found", ref.Name))

@@ -86,7 +86,7 @@ func (r *TenantReconciler) slotTimeout() time.Duration {
 // password reads a Secret key (nil when the Secret or key is missing).
 func (r *TenantReconciler) password(ctx context.Context, ns string, ref realtimev1.SecretKeySelector) (*[]byte, error) {
 	s := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, s); apierrors.IsNotFound(err) {
+	if err := r.secrets().get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, s); apierrors.IsNotFound(err) {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("get secret %s: %w", ref.Name, err)
@@ -131,7 +131,7 @@ func (r *TenantReconciler) dropSlotAt(ctx context.Context, t *realtimev1.Tenant,
 
 func (r *TenantReconciler) ensureSecretFinalizer(ctx context.Context, t *realtimev1.Tenant, name string) error {
 	s := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, s); apierrors.IsNotFound(err) {
+	if err := r.secrets().get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, s); apierrors.IsNotFound(err) {
 		return nil // SecretsResolved reports it
 	} else if err != nil {
 		return fmt.Errorf("get secret %s: %w", name, err)
@@ -162,7 +162,7 @@ func (r *TenantReconciler) releaseSecretFinalizer(ctx context.Context, t *realti
 		return nil
 	}
 	s := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, s); apierrors.IsNotFound(err) {
+	if err := r.secrets().get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, s); apierrors.IsNotFound(err) {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("get secret %s: %w", name, err)

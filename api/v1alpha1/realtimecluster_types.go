@@ -293,6 +293,20 @@ type RealtimeClusterStatus struct {
 	// +optional
 	Nodes string `json:"nodes,omitempty"`
 
+	// ConnectedClients is the number of client connections over the node pods, summed from each
+	// ready pod's admin /status by the operator every few tens of seconds (absent until read;
+	// pods that did not answer are left out, see ClientsObservedPods).
+	// +optional
+	ConnectedClients *int32 `json:"connectedClients,omitempty"`
+
+	// ClientsObservedPods is "answered/ready" for the last ConnectedClients reading.
+	// +optional
+	ClientsObservedPods string `json:"clientsObservedPods,omitempty"`
+
+	// ClientsObservedAt is when ConnectedClients was read.
+	// +optional
+	ClientsObservedAt *metav1.Time `json:"clientsObservedAt,omitempty"`
+
 	// ReadyReplicas counts the ready node pods of all regions.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
@@ -353,6 +367,7 @@ type NodeStatus struct {
 // +kubebuilder:resource:shortName=rtc;rtcluster,categories=realtime
 // +kubebuilder:printcolumn:name="Regions",type=string,JSONPath=`.status.regionNames`
 // +kubebuilder:printcolumn:name="Nodes",type=string,JSONPath=`.status.nodes`,description="ready/desired node pods"
+// +kubebuilder:printcolumn:name="Clients",type=integer,JSONPath=`.status.connectedClients`,description="client connections over the node pods"
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -461,6 +461,15 @@ func (in *RealtimeClusterStatus) DeepCopyInto(out *RealtimeClusterStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.ConnectedClients != nil {
+		in, out := &in.ConnectedClients, &out.ConnectedClients
+		*out = new(int32)
+		**out = **in
+	}
+	if in.ClientsObservedAt != nil {
+		in, out := &in.ClientsObservedAt, &out.ClientsObservedAt
+		*out = (*in).DeepCopy()
+	}
 	if in.Regions != nil {
 		in, out := &in.Regions, &out.Regions
 		*out = make([]RegionStatus, len(*in))
