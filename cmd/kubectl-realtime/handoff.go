@@ -50,6 +50,7 @@ func (e *env) waitHandoffs(ctx context.Context, hs []*handoff) error {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	w := e.progress()
+	var lastErr error // API errors while waiting are retried, as kubectl wait does
 	for {
 		pending := 0
 		for _, h := range hs {
@@ -57,9 +58,7 @@ func (e *env) waitHandoffs(ctx context.Context, hs []*handoff) error {
 				continue
 			}
 			if err := e.step(ctx, w, h); err != nil {
-				if ctx.Err() == nil {
-					return err
-				}
+				lastErr = err
 			}
 			if !h.Done {
 				pending++
@@ -71,7 +70,11 @@ func (e *env) waitHandoffs(ctx context.Context, hs []*handoff) error {
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("timed out after %s waiting for %s", e.timeout, waitingFor(hs))
+				msg := fmt.Sprintf("timed out after %s waiting for %s", e.timeout, waitingFor(hs))
+				if lastErr != nil {
+					msg += fmt.Sprintf(" (last API error: %v)", lastErr)
+				}
+				return errors.New(msg)
 			}
 			return ctx.Err()
 		case <-time.After(e.poll):
