@@ -50,5 +50,9 @@ export REALTIME_DB_URL=postgres://postgres:$PG_PASSWORD@$CP_IP:5432/app_eu?sslmo
 export REALTIME_TENANT2_HOST=us-app.realtime.example.com
 export REALTIME_JWT_SECRET2=$(jwt_secret us-app)
 export REALTIME_DB_URL2=postgres://postgres:$PG_PASSWORD@$CP_IP:5432/app_us?sslmode=require
+export E2E_HELM=$RBIN/helm
+export E2E_CHART=$ROOT/charts/realtime-operator
+export E2E_IMAGE_VERSION=$IMAGE_VERSION
+export E2E_PREV_IMAGE_VERSION=$PREV_VERSION
 EOF
 }

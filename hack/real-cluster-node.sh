@@ -51,7 +51,8 @@ EOF
   start "containerd-n$n" containerd --config "$D/containerd.toml"
   waitfor 30 "containerd-n$n socket" ctr -a "$D/run/containerd.sock" version
   local t
-  for t in "$IMG"/pause.tar "$IMG"/realtime-node.tar "$IMG"/realtime-operator.tar; do
+  for t in "$IMG"/pause.tar "$IMG"/realtime-node.tar "$IMG"/realtime-operator.tar \
+           ${PREV_IMG:+"$PREV_IMG"/realtime-node.tar "$PREV_IMG"/realtime-operator.tar}; do
     ctr -a "$D/run/containerd.sock" -n k8s.io images import "$t" >/dev/null
   done
 }

@@ -74,6 +74,12 @@ if [[ -f $OUT/state ]]; then
 fi
 # shellcheck disable=SC1091
 source "$IMG/images.env"
+# The upgrade drill's previous images (make images-prev), imported beside the current ones.
+PREV_IMG="${PREV_IMG:-}" PREV_VERSION=""
+if [[ -n $PREV_IMG ]]; then
+  PREV_VERSION=$(sed -n 's/^IMAGE_VERSION=//p' "$PREV_IMG/images.env")
+  [[ -n $PREV_VERSION ]] || { echo "PREV_IMG=$PREV_IMG has no images.env (run: make images-prev)" >&2; exit 1; }
+fi
 
 RUN="rte$$"                          # unique per run: netns, cgroup roots
 mkdir -p "$STATE_ROOT" "$OUT"; chmod 755 "$STATE_ROOT"

@@ -20,8 +20,19 @@ e2e-real-apt: ## Install containerd, runc, CNI plugins and iptables with apt (on
 test-bins-real: ## Build kubelet, kube-proxy, CoreDNS and helm from Go modules (cached, flock'ed).
 	hack/real-cluster-bins.sh $(REAL_CLUSTER_BINS)
 
+# The upgrade drill installs the previous commit's images first (bin/images-prev), then upgrades
+# to the working tree's; only `make e2e-real` builds them (E2E_REAL_PREV=REV for another commit).
+E2E_REAL_PREV      ?= HEAD~1
+E2E_REAL_PREV_DIR  ?= $(LOCALBIN)/images-prev
+E2E_REAL_DRILLS    ?= all
+E2E_REAL_UPGRADE    = $(if $(filter all,$(E2E_REAL_DRILLS))$(findstring upgrade,$(E2E_REAL_DRILLS)),yes)
+
 .PHONY: e2e-real-deps
 e2e-real-deps: e2e-real-apt pg-install test-bins-envtest test-bins-e2e test-bins-real images conformance-deps ## Everything hack/real-cluster.sh up and test/e2e-real need.
+
+.PHONY: images-prev
+images-prev: ## Images of the previous commit (E2E_REAL_PREV) for the upgrade drill, in bin/images-prev.
+	hack/prev-images.sh $(E2E_REAL_PREV) $(E2E_REAL_PREV_DIR)
 
 .PHONY: real-cluster-up
 real-cluster-up: e2e-real-deps ## Start the real cluster with the product installed; writes .e2e-real/env.
@@ -34,9 +45,10 @@ real-cluster-down: ## Stop the real cluster and remove everything it created.
 # The test binary is compiled outside the netns (the module proxy is not reachable inside), then
 # run inside it; the cluster is torn down whether the test passed or not.
 .PHONY: e2e-real
-e2e-real: e2e-real-deps ## Run test/e2e-real on a fresh real cluster (up, test, down).
+e2e-real: e2e-real-deps $(if $(E2E_REAL_UPGRADE),images-prev) ## Run test/e2e-real on a fresh real cluster (up, test, down).
 	$(GO) test -c -tags e2ereal -o $(LOCALBIN)/e2e-real.test ./test/e2e-real/
-	@E2E_REAL_DIR=$(E2E_REAL_DIR) hack/e2e-real-run.sh $(LOCALBIN)/e2e-real.test $(E2E_REAL_FLAGS)
+	@E2E_REAL_DIR=$(E2E_REAL_DIR) PREV_IMG=$(if $(E2E_REAL_UPGRADE),$(E2E_REAL_PREV_DIR)) \
+		hack/e2e-real-run.sh $(LOCALBIN)/e2e-real.test $(E2E_REAL_FLAGS)
 
 # `make test` runs the real-cluster suite after `go test` on a fresh cluster: the install, clients
 # through the Service and the pods, Postgres Changes and the private channel, and the drills named

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"sort"
 	"strconv"
@@ -28,11 +29,12 @@ import (
 // deliveries (time until changes flow again) and the time until presence converges on the
 // clients still connected.
 type drill struct {
-	name   string
-	act    func(t *testing.T, e env, c client.Client, owner corev1.Pod)
-	settle func(t *testing.T, e env, c client.Client, owner corev1.Pod)
-	wait   time.Duration // how long to keep inserting after act
-	moves  bool          // the owner must move to another pod (it may come back later: names are stable)
+	name    string
+	prepare func(t *testing.T, e env, c client.Client) // before the clients connect
+	act     func(t *testing.T, e env, c client.Client, owner corev1.Pod)
+	settle  func(t *testing.T, e env, c client.Client, owner corev1.Pod)
+	wait    time.Duration // how long to keep inserting after act
+	moves   bool          // the owner must move to another pod (it may come back later: names are stable)
 }
 
 // testDrills runs the drills named in only (comma-separated; "" or "all": every drill).
@@ -49,6 +51,12 @@ func testDrills(t *testing.T, e env, c client.Client, only string) {
 			kubectl(t, e, "uncordon", p.Spec.NodeName)
 		}},
 		{name: "rolling-update", wait: 0, act: rollingUpdate},
+		{name: "upgrade", prepare: func(t *testing.T, e env, c client.Client) {
+			if e.prevVersion == "" {
+				t.Fatal("E2E_PREV_IMAGE_VERSION is empty: `make e2e-real` builds the previous commit's images (make images-prev)")
+			}
+			upgradeTo(t, e, c, e.prevVersion)
+		}, act: func(t *testing.T, e env, c client.Client, _ corev1.Pod) { upgradeTo(t, e, c, e.version) }},
 		{name: "stop-owner-kubelet", wait: 75 * time.Second, act: func(t *testing.T, e env, c client.Client, p corev1.Pod) {
 			signalKubelet(t, p.Spec.NodeName, syscall.SIGSTOP)
 		}, settle: func(t *testing.T, e env, c client.Client, p corev1.Pod) {
@@ -63,6 +71,9 @@ func testDrills(t *testing.T, e env, c client.Client, only string) {
 			continue
 		}
 		t.Run(d.name, func(t *testing.T) {
+			if d.prepare != nil {
+				d.prepare(t, e, c)
+			}
 			pods := allReady(t, c, 4, 3*time.Minute)
 			ownerName := owner(t, c, te.name)
 			var own corev1.Pod
@@ -315,4 +326,30 @@ func signalKubelet(t *testing.T, node string, sig syscall.Signal) {
 		}
 	}
 	t.Fatalf("no kubelet recorded for %s", node)
+}
+
+// upgradeTo upgrades the operator's release to the images tagged version (operator and node
+// image), as a platform team upgrades, and waits until every node pod runs it and is Ready.
+func upgradeTo(t *testing.T, e env, c client.Client, version string) {
+	home := t.TempDir()
+	cmd := exec.Command(e.helm, "upgrade", "realtime-operator", e.chart, "--namespace", "realtime-system", "--reuse-values",
+		"--set", "image.tag="+version, "--set", "nodeImage.tag="+version, "--wait", "--timeout", "5m")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig, "HELM_CACHE_HOME="+home+"/cache",
+		"HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("helm upgrade to %s: %v\n%s", version, err, out)
+	}
+	took := eventually(t, "every node pod on "+version, 5*time.Minute, func() error {
+		n := 0
+		for _, p := range nodePods(t, c) {
+			if strings.HasSuffix(p.Spec.Containers[0].Image, ":"+version) && podReady(p) && p.DeletionTimestamp == nil {
+				n++
+			}
+		}
+		if n != 4 {
+			return fmt.Errorf("%d of 4 node pods on %s and Ready", n, version)
+		}
+		return nil
+	})
+	t.Logf("helm upgrade to %s: node pods rolled in %s", version, took.Round(time.Millisecond))
 }

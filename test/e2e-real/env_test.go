@@ -40,6 +40,8 @@ const (
 // env is .e2e-real/env (see README, "A real cluster for tests").
 type env struct {
 	kubeconfig, kubectl   string
+	helm, chart           string
+	version, prevVersion  string // image tags: the working tree's and the upgrade drill's previous
 	url, urlPod1, urlPod2 string
 	tenants               []tenantEnv // eu-app (its database in eu-west), us-app (us-east)
 }
@@ -60,7 +62,9 @@ func loadEnv(t *testing.T) env {
 	}
 	return env{
 		kubeconfig: get("KUBECONFIG"), kubectl: get("E2E_KUBECTL"),
-		url: get("REALTIME_URL"), urlPod1: get("REALTIME_URL_POD1"), urlPod2: get("REALTIME_URL_POD2"),
+		helm: get("E2E_HELM"), chart: get("E2E_CHART"), version: get("E2E_IMAGE_VERSION"),
+		prevVersion: os.Getenv("E2E_PREV_IMAGE_VERSION"),
+		url:         get("REALTIME_URL"), urlPod1: get("REALTIME_URL_POD1"), urlPod2: get("REALTIME_URL_POD2"),
 		tenants: []tenantEnv{
 			{name: "eu-app", region: "eu-west", host: get("REALTIME_TENANT_HOST"), dbURL: get("REALTIME_DB_URL"),
 				secret: []byte(get("REALTIME_JWT_SECRET"))},
