@@ -58,6 +58,14 @@ func (l *Log) Has(id int64) bool {
 	return l.count[id] > 0
 }
 
+// At returns when row id first arrived.
+func (l *Log) At(id int64) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at, ok := l.first[id]
+	return at, ok
+}
+
 // FirstAfter returns when the first row with an id above id arrived.
 func (l *Log) FirstAfter(id int64) (time.Time, bool) {
 	l.mu.Lock()

@@ -42,7 +42,7 @@ type tenantDB struct {
 	host           string // the proxy address in the database's region
 }
 
-func tenantsFile(t *testing.T, tenants []tenantDB) string {
+func tenantsFile(t testing.TB, tenants []tenantDB) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "apiVersion: v1\nkind: Secret\nmetadata: {name: jwt, namespace: default}\nstringData: {secret: %s}\n", jwtSecret)
 	b.WriteString("---\napiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: default}\nstringData: {password: postgres}\n")
@@ -78,7 +78,7 @@ spec:
 
 // forward accepts on ln (a listener in a database's namespace) and pipes every connection to
 // target (the test's Postgres on loopback) until ln closes.
-func forward(t *testing.T, ln net.Listener, target string) {
+func forward(t testing.TB, ln net.Listener, target string) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var conns []net.Conn
@@ -139,7 +139,7 @@ func (l *lockedBuf) String() string {
 	return l.b.String()
 }
 
-func startNode(t *testing.T, lab *Lab, bin, leaf, peers, tenants string, extra ...string) *node {
+func startNode(t testing.TB, lab *Lab, bin, leaf, peers, tenants string, extra ...string) *node {
 	lf := lab.leaf(leaf)
 	args := []string{"--cluster", "static", "--cluster-peers", peers, "--cluster-addr", fmt.Sprintf("%s:%d", lf.IP, clusterPort),
 		"--node-name", leaf, "--region", lf.Region, "--addr", fmt.Sprintf("%s:%d", lf.IP, httpPort),
@@ -201,9 +201,9 @@ func (st status) streams(tenant string) bool {
 	return false
 }
 
-// owner is the one node streaming tenant; "" when none or more than one does, or a node did not
+// ownerOf is the one node streaming tenant; "" when none or more than one does, or a node did not
 // answer.
-func owner(nodes []*node, tenant string) string {
+func ownerOf(nodes []*node, tenant string) string {
 	found := ""
 	for _, n := range nodes {
 		st, ok := n.status()
@@ -220,7 +220,7 @@ func owner(nodes []*node, tenant string) string {
 	return found
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -242,7 +242,7 @@ func anonJWT() string {
 
 // subscribe joins realtime:seq for INSERTs on public.seq of tenant through node n; the tenant is
 // named by the Host (tenant.rtt.test), the connection goes to n's address.
-func subscribe(ctx context.Context, t *testing.T, n *node, tenant string) *rowlog.Log {
+func subscribe(ctx context.Context, t testing.TB, n *node, tenant string) *rowlog.Log {
 	tok := anonJWT()
 	addr := fmt.Sprintf("%s:%d", n.ip, httpPort)
 	var d net.Dialer

@@ -36,9 +36,21 @@ const hold = 5 * time.Second
 // us owner's path over the same time never moves the us tenant; that 100 ms on the us owner's
 // path then moves the us tenant to the other us node; and that subscribers on a third node
 // receive every row committed to both databases throughout.
-func TestPlacementByMeasuredRTT(t *testing.T) {
+// world is the lab of TestPlacementByMeasuredRTT: five nodes, two databases, real latency.
+type world struct {
+	lab    *Lab
+	nodes  []*node
+	byName map[string]*node
+	pools  map[string]*pgxpool.Pool
+	ctx    context.Context
+}
+
+// newWorld builds the lab, starts Postgres and the nodes (with extra flags) and waits for a full
+// mesh. Everything is removed when tb ends.
+func newWorld(t testing.TB, extra ...string) *world {
+	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: network namespaces, veth pairs and tc netem (make test runs as root)")
+		t.Skip("needs root: network namespaces and TUN devices (make test runs as root)")
 	}
 	bin := conformance.BuildNode(t)
 	lab, err := NewLab(map[string]int{"eu": 1, "us": 2, "ap": 3}, map[[2]string]time.Duration{
@@ -60,8 +72,8 @@ func TestPlacementByMeasuredRTT(t *testing.T) {
 	}
 
 	inst := pgtest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
 	pools := map[string]*pgxpool.Pool{}
 	var tenants []tenantDB
 	for _, td := range []tenantDB{{id: "eutenant", region: "eu", db: "tenant_eu"}, {id: "ustenant", db: "tenant_us"}} {
@@ -97,7 +109,7 @@ func TestPlacementByMeasuredRTT(t *testing.T) {
 	var nodes []*node
 	for _, l := range leaves[:5] {
 		n := startNode(t, lab, bin, l.name, strings.Join(peers, ","), file,
-			"--rtt-interval", "300ms", "--rtt-hold", hold.String(), "--rtt-margin-ms", "10")
+			append([]string{"--rtt-interval", "300ms", "--rtt-hold", hold.String(), "--rtt-margin-ms", "10"}, extra...)...)
 		nodes = append(nodes, n)
 		byName[l.name] = n
 	}
@@ -110,10 +122,16 @@ func TestPlacementByMeasuredRTT(t *testing.T) {
 		return true
 	})
 
+	return &world{lab: lab, nodes: nodes, byName: byName, pools: pools, ctx: ctx}
+}
+
+func TestPlacementByMeasuredRTT(t *testing.T) {
+	w := newWorld(t)
+	lab, nodes, byName, pools, ctx := w.lab, w.nodes, w.byName, w.pools, w.ctx
 	// The labelled database is owned in its region; the unlabelled one in us by measurement.
 	var euOwner, usOwner string
 	waitFor(t, 60*time.Second, "eutenant owned in eu and ustenant in us", func() bool {
-		euOwner, usOwner = owner(nodes, "eutenant"), owner(nodes, "ustenant")
+		euOwner, usOwner = ownerOf(nodes, "eutenant"), ownerOf(nodes, "ustenant")
 		return strings.HasPrefix(euOwner, "eu-") && strings.HasPrefix(usOwner, "us-")
 	})
 	t.Logf("owners: eutenant %s, ustenant %s", euOwner, usOwner)
@@ -157,7 +175,7 @@ func TestPlacementByMeasuredRTT(t *testing.T) {
 	t.Logf("eutenant moved %s -> %s %.1fs after the delay (hold %s)", euOwner, moved, time.Since(t0).Seconds(), hold)
 	// Keep the flutter going until it has lasted two hold times, and the us tenant stays put.
 	for time.Since(t0) < 2*hold {
-		if o := owner(nodes, "ustenant"); o != "" && o != usOwner {
+		if o := ownerOf(nodes, "ustenant"); o != "" && o != usOwner {
 			t.Fatalf("a 2 ms flutter on %s's path moved ustenant to %s", usOwner, o)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -194,7 +212,7 @@ func watchMove(t *testing.T, nodes []*node, tenant, from string, since time.Time
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		at := time.Now()
-		o := owner(nodes, tenant)
+		o := ownerOf(nodes, tenant)
 		if o != "" && o != from {
 			if at.Before(since.Add(hold)) {
 				t.Fatalf("%s moved %s -> %s after %s, before the %s hold", tenant, from, o, at.Sub(since), hold)
@@ -202,7 +220,7 @@ func watchMove(t *testing.T, nodes []*node, tenant, from string, since time.Time
 			return o
 		}
 		for k, want := range keep {
-			if got := owner(nodes, k); got != "" && got != want {
+			if got := ownerOf(nodes, k); got != "" && got != want {
 				t.Fatalf("%s moved from %s to %s while only %s's path changed", k, want, got, from)
 			}
 		}
