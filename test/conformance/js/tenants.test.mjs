@@ -1,7 +1,7 @@
 // Tenant configuration changes (docs/protocol.md#socket-lifecycle): editing the tenants file rotates a tenant's secret; its
 // sockets get "Server requested disconnect" and close code 1012, other tenants are untouched.
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, writeFile, rename } from 'node:fs/promises'
 import { env, signHS256 } from './lib/env.mjs'
 import { scenario, subscribe, collect, received, waitFor, sleep, rawUpgrade, uniqueTopic } from './lib/scenario.mjs'
 
@@ -22,7 +22,10 @@ scenario('secret rotation in the tenants file disconnects that tenant only', asy
   const newSecret = env.reloadable.secret + '-rotated'
   const file = await readFile(env.tenantsFile, 'utf8')
   assert.ok(file.includes(env.reloadable.secret), 'reloadable secret not found in the tenants file')
-  await writeFile(env.tenantsFile, file.replace(env.reloadable.secret, newSecret))
+  // Write a copy and rename it over the file: a writeFile in place truncates first, and a poll
+  // of the node between truncation and write read an empty file, which removed every tenant.
+  await writeFile(env.tenantsFile + '.tmp', file.replace(env.reloadable.secret, newSecret))
+  await rename(env.tenantsFile + '.tmp', env.tenantsFile)
 
   await received(system, 1, 'system message after the secret rotation', 8000)
   assert.deepEqual(system[0], { extension: 'system', status: 'ok', message: 'Server requested disconnect' })
