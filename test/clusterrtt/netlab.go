@@ -71,7 +71,7 @@ func run(args ...string) error {
 // NewLab creates the root leaf. regions maps region -> third octet of its /24; rtt gives the
 // round-trip time between two regions (half of it each way).
 func NewLab(regions map[string]int, rtt map[[2]string]time.Duration, jitter time.Duration) (*Lab, error) {
-	id := fmt.Sprintf("%x", os.Getpid()%0xffff)
+	id := fmt.Sprintf("%x", os.Getpid()) // the whole PID: removeStale checks it
 	l := &Lab{id: id, regions: map[string]int{"root": 0}, oneWay: map[[2]string]time.Duration{}, jitter: jitter,
 		leaves: map[string]*Leaf{}, byIP: map[[4]byte]*Leaf{}, extra: map[string]time.Duration{},
 		lines: map[[2]*Leaf]chan packet{}, rootDev: "rtt17r" + id}
@@ -82,6 +82,7 @@ func NewLab(regions map[string]int, rtt map[[2]string]time.Duration, jitter time
 		l.oneWay[k] = d / 2
 		l.oneWay[[2]string{k[1], k[0]}] = d / 2
 	}
+	removeStale()
 	var err error
 	if l.net16, err = freeNet16(); err != nil {
 		return nil, err
@@ -91,6 +92,31 @@ func NewLab(regions map[string]int, rtt map[[2]string]time.Duration, jitter time
 		return nil, err
 	}
 	return l, nil
+}
+
+// removeStale deletes the namespaces of earlier labs whose process is gone (a test binary killed
+// by a timeout never runs Close). Names are rtt17-<pid in hex>-<leaf>; a live PID is left alone.
+func removeStale() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		rest, ok := strings.CutPrefix(name, "rtt17-")
+		if !ok {
+			continue
+		}
+		hex, _, ok := strings.Cut(rest, "-")
+		var pid int
+		if _, err := fmt.Sscanf(hex, "%x", &pid); !ok || err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			continue // that run is alive
+		}
+		_ = run("ip", "netns", "del", name)
+	}
 }
 
 // RootIP is the test process's address in the lab.
