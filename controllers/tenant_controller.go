@@ -42,6 +42,8 @@ type TenantReconciler struct {
 	// APIReader reads Secrets the label-selected cache does not hold yet (manager.GetAPIReader;
 	// nil: the cache only, for clients that cache every Secret).
 	APIReader client.Reader
+
+	rttDocs rttDocCache // decoded RTT Lease documents by resourceVersion (tenant_rtt.go)
 }
 
 func (r *TenantReconciler) secrets() secretReader {

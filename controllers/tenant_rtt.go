@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -45,7 +46,7 @@ func (r *TenantReconciler) rttOfPods(ctx context.Context, ns, endpoint string, p
 		if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: realtimev1.RTTLeasePrefix + pods[i].Name}, l); err != nil {
 			continue // not published yet (or gone): placement treats the pod as unmeasured
 		}
-		doc, err := rtt.DecodePublished(l.Annotations[realtimev1.RTTAnnotation])
+		doc, err := r.rttDocs.decode(l)
 		if err != nil {
 			logFrom(ctx).Error(err, "RTT Lease of a node pod", "lease", l.Name)
 			continue
@@ -55,6 +56,40 @@ func (r *TenantReconciler) rttOfPods(ctx context.Context, ns, endpoint string, p
 		}
 	}
 	return out
+}
+
+// rttDocCache keeps each RTT Lease's decoded document for its resourceVersion: a pod's document
+// holds every endpoint (~60 KB at 1,000 databases) and every tenant reconcile reads every pod's,
+// so decoding it each time would cost pods x tenants decodes per cluster-wide event.
+type rttDocCache struct {
+	mu sync.Mutex
+	m  map[string]cachedDoc
+}
+
+type cachedDoc struct {
+	rv  string
+	doc rtt.Published
+}
+
+func (c *rttDocCache) decode(l *coordinationv1.Lease) (rtt.Published, error) {
+	key := l.Namespace + "/" + l.Name
+	c.mu.Lock()
+	if d, ok := c.m[key]; ok && d.rv == l.ResourceVersion && l.ResourceVersion != "" {
+		c.mu.Unlock()
+		return d.doc, nil
+	}
+	c.mu.Unlock()
+	doc, err := rtt.DecodePublished(l.Annotations[realtimev1.RTTAnnotation])
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]cachedDoc{}
+	}
+	c.m[key] = cachedDoc{rv: l.ResourceVersion, doc: doc} // one entry per pod; pods are few
+	c.mu.Unlock()
+	return doc, nil
 }
 
 // policyOf is the cluster's placement policy (spec.placement over placement.DefaultPolicy).
