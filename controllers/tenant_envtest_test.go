@@ -207,7 +207,7 @@ func TestTenantMappedRegionDrainAndCordon(t *testing.T) {
 	if err := testClient.Patch(ctx, owner, patch); err != nil {
 		t.Fatal(err)
 	}
-	cur = waitTenant(t, tn, func(tn *realtimev1.Tenant) error {
+	waitTenant(t, tn, func(tn *realtimev1.Tenant) error {
 		if m := tn.Status.Replication.LastMove; m == nil || m.Reason != realtimev1.MoveOwnerDraining || m.From != owner.Name {
 			return fmt.Errorf("lastMove %+v", m)
 		}

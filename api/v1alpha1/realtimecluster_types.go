@@ -256,6 +256,8 @@ type PodTemplateOverrides struct {
 // AntiAffinityMode is how strictly node pods are kept apart.
 type AntiAffinityMode string
 
+// The anti-affinity modes: node pods on distinct nodes as a scheduling requirement or as a
+// preference the scheduler may break.
 const (
 	AntiAffinityRequired  AntiAffinityMode = "required"
 	AntiAffinityPreferred AntiAffinityMode = "preferred"

@@ -2,7 +2,8 @@ package v1alpha1
 
 import "k8s.io/apimachinery/pkg/api/resource"
 
-// Tenant defaults (docs/protocol.md#tenant-settings and #limits), mirrored by the +kubebuilder:default markers.
+// DefaultTenantLimits are the tenant defaults (docs/protocol.md#tenant-settings and #limits),
+// mirrored by the +kubebuilder:default markers.
 var DefaultTenantLimits = TenantLimits{
 	MaxConcurrentUsers:               200,
 	MaxEventsPerSecond:               100,

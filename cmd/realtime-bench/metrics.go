@@ -65,11 +65,11 @@ func parsePromLine(line string) (string, float64, bool) {
 	name := line[:end]
 	rest := line[end:]
 	if rest[0] == '{' {
-		close := strings.LastIndexByte(rest, '}')
-		if close < 0 {
+		brace := strings.LastIndexByte(rest, '}')
+		if brace < 0 {
 			return "", 0, false
 		}
-		rest = rest[close+1:]
+		rest = rest[brace+1:]
 	}
 	f := strings.Fields(rest)
 	if len(f) == 0 {

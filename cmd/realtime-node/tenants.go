@@ -67,7 +67,7 @@ func newKubeSource(env kube.Env, log *slog.Logger) (*tenantSource, error) {
 	}
 	return &tenantSource{registry: src, owner: owner, bind: func(c *changes.Service) { owner.cdc.Store(c) },
 		publishRTT: src.RTTPublisher(client, env.PodName).Publish, runners: []runner{
-			func(ctx context.Context) error { src.Run(ctx); return nil },
+			src.Run,
 			start,
 			owner.leases.Run,
 			owner.relay,

@@ -47,7 +47,7 @@ func (i *Instance) SlowStandby(tb testing.TB, delay time.Duration) {
 		// Commits would hang without the standby: release them before it goes.
 		i.setSyncStandby(tb, "")
 		cancel()
-		<-done
+		_ = <-done // the standby ends with the canceled context
 		conn.Close(context.Background())
 	})
 	i.setSyncStandby(tb, standbyName)

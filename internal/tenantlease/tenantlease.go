@@ -126,14 +126,14 @@ func FormatEpoch(e int32) string { return strconv.FormatInt(int64(e), 10) }
 type Basis string
 
 const (
-	// OwnTimes: the tenant Lease's own renewTime/acquireTime + duration.
+	// OwnTimes means the tenant Lease's own renewTime/acquireTime + duration.
 	OwnTimes Basis = "OwnTimes"
-	// NodeLease: the holder's node Lease, same epoch.
+	// NodeLease means the holder's node Lease, same epoch.
 	NodeLease Basis = "NodeLease"
-	// NewerEpoch: the holder's node Lease moved to a newer epoch (it restarted or lapsed),
+	// NewerEpoch means the holder's node Lease moved to a newer epoch (it restarted or lapsed),
 	// so the tenant Lease expired when that epoch began.
 	NewerEpoch Basis = "NewerEpoch"
-	// NodeReleased: the holder released its node Lease (stopped).
+	// NodeReleased means the holder released its node Lease (stopped).
 	NodeReleased Basis = "NodeReleased"
 )
 

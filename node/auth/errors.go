@@ -19,17 +19,17 @@ const (
 	// KindGeneric is any failure without a dedicated message (claims not an object, header not
 	// an object, iat not a number, a claim validator mismatch, an unusable JWK).
 	KindGeneric Kind = iota
-	// KindMalformed: the token cannot be split/decoded at all.
+	// KindMalformed means the token cannot be split/decoded at all.
 	KindMalformed
-	// KindSigner: no key for the alg (Kid empty) or no JWK for the kid (Kid set).
+	// KindSigner means no key for the alg (Kid empty) or no JWK for the kid (Kid set).
 	KindSigner
-	// KindSignature: the signature does not verify.
+	// KindSignature means the signature does not verify.
 	KindSignature
-	// KindExpired: exp <= now; ExpiredFor says by how many seconds.
+	// KindExpired means exp <= now; ExpiredFor says by how many seconds.
 	KindExpired
-	// KindMissingClaims: role or exp absent (connection-level checks only).
+	// KindMissingClaims means role or exp absent (connection-level checks only).
 	KindMissingClaims
-	// KindExpInvalid: exp present but not a number.
+	// KindExpInvalid means exp present but not a number.
 	KindExpInvalid
 )
 

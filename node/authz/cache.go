@@ -10,6 +10,7 @@ import (
 // State is a cached permission: unknown until a check ran.
 type State uint8
 
+// The states of a cached permission.
 const (
 	Unknown State = iota
 	Denied
@@ -30,7 +31,7 @@ type Policies struct {
 	BroadcastRead, BroadcastWrite, PresenceRead, PresenceWrite State
 }
 
-// CanJoin: a private join succeeds if broadcast or presence may be read.
+// CanJoin means a private join succeeds if broadcast or presence may be read.
 func (p Policies) CanJoin() bool { return p.BroadcastRead == Allowed || p.PresenceRead == Allowed }
 
 // ReadChange says which read permissions flipped in SetRead, so the channel can stop delivery

@@ -14,17 +14,17 @@ import (
 type Kind int
 
 const (
-	// KindPolicy: a policy raised, the JWT role does not exist, or any other Postgres error.
+	// KindPolicy means a policy raised, the JWT role does not exist, or any other Postgres error.
 	KindPolicy Kind = iota + 1
-	// KindQueryCanceled: statement timeout or cancellation (57014).
+	// KindQueryCanceled means statement timeout or cancellation (57014).
 	KindQueryCanceled
-	// KindMissingPartition: no realtime.messages partition covers now (23514).
+	// KindMissingPartition means no realtime.messages partition covers now (23514).
 	KindMissingPartition
-	// KindUnavailable: the tenant database could not be reached.
+	// KindUnavailable means the tenant database could not be reached.
 	KindUnavailable
-	// KindPoolExhausted: no pool connection became free in time.
+	// KindPoolExhausted means no pool connection became free in time.
 	KindPoolExhausted
-	// KindUnknown: anything else (a bug or an unexpected driver error).
+	// KindUnknown means anything else (a bug or an unexpected driver error).
 	KindUnknown
 )
 

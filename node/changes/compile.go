@@ -34,7 +34,7 @@ func compileBinding(ctx context.Context, pool *pgxpool.Pool, role string, pt pub
 	if err != nil {
 		return fmt.Errorf("begin filter validation: %w", err)
 	}
-	defer tx.Rollback(context.Background())
+	defer func() { _ = tx.Rollback(context.Background()) }() // after Commit it only reports ErrTxClosed
 	if _, err := tx.Exec(ctx, "select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, MDY', true), set_config('bytea_output', 'hex', true), set_config('extra_float_digits', '1', true)"); err != nil {
 		return fmt.Errorf("filter validation settings: %w", err)
 	}

@@ -69,11 +69,10 @@ type relation struct {
 
 // rolePrivs says which columns a role may SELECT.
 type rolePrivs struct {
-	at       time.Time
-	canRead  []bool
-	allPK    bool // every primary-key column readable
-	allCols  bool // every column readable
-	colsJSON []byte
+	at      time.Time
+	canRead []bool
+	allPK   bool // every primary-key column readable
+	allCols bool // every column readable
 }
 
 const catalogTTL = 60 * time.Second

@@ -2,7 +2,6 @@ package changes
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,7 +152,7 @@ func waitRegistered(t *testing.T, s *Service, tenantID string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal(fmt.Sprintf("subscription on %s never registered", tenantID))
+	t.Fatalf("subscription on %s never registered", tenantID)
 }
 
 // TestReadinessNoMissedCommit commits immediately after each "Subscribed to PostgreSQL" and

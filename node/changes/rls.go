@@ -197,7 +197,7 @@ func (w *worker) runRLS(ctx context.Context, targets []*rlsTarget, verdicts map[
 	if err != nil {
 		return pgSnapshot{}, fmt.Errorf("begin RLS check: %w", err)
 	}
-	defer tx.Rollback(context.Background())
+	defer func() { _ = tx.Rollback(context.Background()) }() // after Commit it only reports ErrTxClosed
 	b := &pgx.Batch{}
 	var snapText string
 	// The first statement fixes the transaction's snapshot; every check below reads through it.

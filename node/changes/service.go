@@ -38,7 +38,10 @@ type Owner interface {
 // AlwaysOwner owns every tenant (single node).
 type AlwaysOwner struct{}
 
-func (AlwaysOwner) Owns(string) bool         { return true }
+// Owns reports true for every tenant.
+func (AlwaysOwner) Owns(string) bool { return true }
+
+// Changes returns nil: ownership never changes.
 func (AlwaysOwner) Changes() <-chan struct{} { return nil }
 
 // Service runs the Postgres Changes streams of the tenants this node owns.

@@ -36,7 +36,6 @@ type worker struct {
 	streaming  bool
 	lastErr    string
 	mu         sync.Mutex // guards streaming, lastErr
-	restarts   int
 	inUseTries int
 	bypass     map[string]cachedBool
 }

@@ -16,7 +16,7 @@ type Replication interface {
 	ReplicationReady(t *tenant.Tenant) (bool, error)
 }
 
-// ErrNoReplication: the tenant has no replication connection to wait for.
+// ErrNoReplication means the tenant has no replication connection to wait for.
 var ErrNoReplication = errors.New("tenant has no replication connection")
 
 // Upstream's values (realtime_channel.ex @replication_ready_check_interval, config.exs

@@ -33,7 +33,7 @@ func TestDNSDiscoveryResolvesLocalhost(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer func() { cancel(); _ = <-done }()
 	select {
 	case <-d.Changes():
 	case <-time.After(5 * time.Second):

@@ -6,10 +6,10 @@ import "sync"
 type PeerEventKind int
 
 const (
-	// PeerUp: an authenticated link to the peer is established (first time, after a repair, or
+	// PeerUp means an authenticated link to the peer is established (first time, after a repair, or
 	// for a restarted peer with a new Epoch).
 	PeerUp PeerEventKind = iota + 1
-	// PeerDown: the link is gone and not (yet) replaced, or the peer restarted (new Epoch: a
+	// PeerDown means the link is gone and not (yet) replaced, or the peer restarted (new Epoch: a
 	// PeerDown for the old epoch precedes the PeerUp for the new one).
 	PeerDown
 )

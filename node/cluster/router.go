@@ -10,12 +10,12 @@ import (
 type Hop byte
 
 const (
-	// HopOrigin: the message was published on this node; route it to the whole cluster.
+	// HopOrigin means the message was published on this node; route it to the whole cluster.
 	HopOrigin Hop = 0
-	// HopRegion: "forward-to-region": deliver locally and forward once to every other node of
+	// HopRegion means "forward-to-region": deliver locally and forward once to every other node of
 	// the receiver's region.
 	HopRegion Hop = 1
-	// HopLocal: "forward-to-local": deliver locally only. Never forwarded again.
+	// HopLocal means "forward-to-local": deliver locally only. Never forwarded again.
 	HopLocal Hop = 2
 )
 

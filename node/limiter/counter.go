@@ -63,10 +63,10 @@ type Window struct {
 }
 
 // Allow counts one call at nowMS and reports whether it is within the limit.
-func (w *Window) Allow(nowMS int64, max, windowMS int) bool {
+func (w *Window) Allow(nowMS int64, limit, windowMS int) bool {
 	if w.start == 0 || nowMS >= w.start+int64(windowMS) {
 		w.start, w.count = nowMS, 0
 	}
 	w.count++
-	return w.count <= max
+	return w.count <= limit
 }

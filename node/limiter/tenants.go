@@ -9,6 +9,7 @@ import (
 // Kind names one per-tenant counter.
 type Kind uint8
 
+// The tenant counters, one per limit of docs/protocol.md#limits.
 const (
 	Events Kind = iota
 	Joins

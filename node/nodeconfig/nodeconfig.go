@@ -103,7 +103,7 @@ type Config struct {
 	RTT RTT
 }
 
-// RTT: probe every Interval (jittered); a published figure changes after a significant change
+// RTT means probe every Interval (jittered); a published figure changes after a significant change
 // held for Hold; nodes within MarginMs of the best RTT are as good as the best.
 type RTT struct {
 	Interval time.Duration

@@ -11,6 +11,7 @@ import (
 // Version is the serializer a socket negotiated with `vsn`.
 type Version uint8
 
+// The protocol versions of the vsn connect parameter.
 const (
 	V1 Version = 1 // vsn=1.0.0: JSON objects
 	V2 Version = 2 // vsn=2.0.0: JSON arrays + binary frames

@@ -19,7 +19,7 @@ type Hysteresis struct {
 	Hold time.Duration
 }
 
-// DefaultHysteresis: 10 ms and 20% lower, with no hold of its own. The sustained part is done
+// DefaultHysteresis means 10 ms and 20% lower, with no hold of its own. The sustained part is done
 // where the samples are: a node's published figure (node/rtt Settle) follows a change only after
 // it held for the node's RTT hold (2 minutes), so a figure placement sees has already lasted.
 // Hold > 0 adds a hold in the decider (the operator: RealtimeCluster spec.placement.rttHold).

@@ -14,7 +14,7 @@ type Settle struct {
 	Hold  time.Duration
 }
 
-// DefaultSettle: more than 3 ms and 20%, held for 2 minutes (4 probe rounds at 30 s). MinMs
+// DefaultSettle means more than 3 ms and 20%, held for 2 minutes (4 probe rounds at 30 s). MinMs
 // stays below placement's 5 ms margin, so a settled figure is never so far from the measured
 // median that the margin comparison would be decided by the lag rather than the path.
 var DefaultSettle = Settle{MinMs: 3, Ratio: 0.2, Hold: 2 * time.Minute}

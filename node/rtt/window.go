@@ -17,7 +17,6 @@ import (
 type Window struct {
 	buf  []float64
 	next int
-	full bool
 	last time.Time
 }
 

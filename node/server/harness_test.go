@@ -153,7 +153,7 @@ func (h *harness) dialURL(u string, read bool) *client {
 		h.t.Fatalf("dial: %v", err)
 	}
 	ws.SetReadLimit(10 << 20)
-	h.t.Cleanup(func() { ws.CloseNow() })
+	h.t.Cleanup(func() { _ = ws.CloseNow() })
 	c := &client{t: h.t, ws: ws, frames: make(chan frame, 1<<16), closed: make(chan error, 1)}
 	if !read {
 		return c

@@ -140,7 +140,7 @@ func TestPresenceStateAndDiff(t *testing.T) {
 	b.expect(`presence_state`, `"ana"`)
 	a.send(`["1","3","realtime:p","presence",{"type":"presence","event":"track","payload":"nope"}]`)
 	a.expect(`"Presence track payload must be a map"`)
-	a.ws.CloseNow()
+	_ = a.ws.CloseNow()
 	b.expect(`presence_diff`, `"leaves":{"ana"`)
 }
 

@@ -15,7 +15,10 @@ import (
 
 // The methods below implement channel.Conn.
 
+// Version is the socket's protocol version.
 func (s *Socket) Version() phoenix.Version { return s.vsn }
+
+// Send queues a frame for the client (or the long-poll session); it never blocks.
 func (s *Socket) Send(f pubsub.Frame) {
 	if s.lp != nil {
 		s.lp.push(s, f)
@@ -23,19 +26,33 @@ func (s *Socket) Send(f pubsub.Frame) {
 	}
 	s.q.push(f)
 }
-func (s *Socket) Tenant() *tenant.Tenant     { return s.tenant }
-func (s *Socket) KeySet() *auth.KeySet       { return s.keys }
-func (s *Socket) TenantToken() string        { return s.token }
-func (s *Socket) Headers() map[string]string { return s.headers }
-func (s *Socket) ID() uint64                 { return s.id }
-func (s *Socket) Logger() *slog.Logger       { return s.log }
 
+// Tenant is the tenant the socket connected to.
+func (s *Socket) Tenant() *tenant.Tenant { return s.tenant }
+
+// KeySet verifies the tenant's tokens.
+func (s *Socket) KeySet() *auth.KeySet { return s.keys }
+
+// TenantToken is the token given at connect.
+func (s *Socket) TenantToken() string { return s.token }
+
+// Headers are the x-* headers of the upgrade request (RLS request.headers).
+func (s *Socket) Headers() map[string]string { return s.headers }
+
+// ID identifies the socket within the node.
+func (s *Socket) ID() uint64 { return s.id }
+
+// Logger is the socket's logger (its log_level applied).
+func (s *Socket) Logger() *slog.Logger { return s.log }
+
+// ChannelCount is the number of channels joined on the socket.
 func (s *Socket) ChannelCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.channels)
 }
 
+// CountedAsUser reports whether the socket counts as a connected user (a channel joined).
 func (s *Socket) CountedAsUser() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

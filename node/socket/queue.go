@@ -90,7 +90,7 @@ func (q *outQueue) writeLoop() {
 		if err != nil {
 			q.close()
 			if !errors.Is(err, errCloseSent) {
-				q.s.ws.CloseNow() // after a close frame the library finishes the close handshake
+				_ = q.s.ws.CloseNow() // after a close frame the library finishes the close handshake
 			}
 		}
 	}

@@ -271,7 +271,7 @@ func (s *Socket) cleanup() {
 		s.lp.end()
 		return
 	}
-	s.ws.CloseNow()
+	_ = s.ws.CloseNow()
 }
 
 // Close closes the connection with code; the read loop then cleans up.

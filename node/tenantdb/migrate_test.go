@@ -101,13 +101,11 @@ func TestMigrateConcurrently(t *testing.T) {
 	inst := pgtest.Start(t)
 	inst.CreateDatabase(t, "tenant")
 	ctx := context.Background()
-	pools := make([]interface{ Close() }, 0, 4)
 	var wg sync.WaitGroup
 	applied := make([]int, 4)
 	errs := make([]error, 4)
 	for i := range 4 {
 		pool := testPool(t, inst, "tenant") // separate pools: separate connections
-		pools = append(pools, pool)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
