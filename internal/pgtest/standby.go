@@ -47,7 +47,7 @@ func (i *Instance) SlowStandby(tb testing.TB, delay time.Duration) {
 		// Commits would hang without the standby: release them before it goes.
 		i.setSyncStandby(tb, "")
 		cancel()
-		_ = <-done // the standby ends with the canceled context
+		_ = <-done // the standby's error after cancel is the cancellation
 		conn.Close(context.Background())
 	})
 	i.setSyncStandby(tb, standbyName)

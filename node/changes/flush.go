@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pglogrepl"
 )
 
-// ErrNotStreaming: Flush was asked of a node that does not stream the tenant.
+// ErrNotStreaming means Flush was asked of a node that does not stream the tenant.
 var ErrNotStreaming = errors.New("changes: this node does not stream the tenant")
 
 // Flush returns once this node's stream of the tenant has handed every change committed before

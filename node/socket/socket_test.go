@@ -96,7 +96,7 @@ func (h *harness) dial(t *testing.T) (*websocket.Conn, served) {
 		t.Fatalf("dial: %v", err)
 	}
 	c.SetReadLimit(-1)
-	t.Cleanup(func() { c.CloseNow() })
+	t.Cleanup(func() { _ = c.CloseNow() })
 	select {
 	case sv := <-h.socks:
 		t.Cleanup(sv.cancel)

@@ -63,7 +63,7 @@ var ignoredKinds = map[string]bool{"Namespace": true, "ConfigMap": true}
 // name the document (position, line, kind, namespace/name) and the field.
 func Parse(data []byte) ([]*Tenant, error) {
 	secrets := map[string]map[string][]byte{} // "ns/name" -> key -> value
-	var tenants []*TenantDocument
+	var tenants []*Document
 	var tenantDocs []document
 	for _, d := range splitDocuments(data) {
 		j, err := yaml.YAMLToJSON(d.body)
@@ -80,7 +80,7 @@ func Parse(data []byte) ([]*Tenant, error) {
 		where := docName(d, tm)
 		switch {
 		case tm.Kind == KindTenant && tm.APIVersion == APIVersion:
-			var td TenantDocument
+			var td Document
 			// Strict: a misspelt field must not be silently ignored.
 			if err := yaml.UnmarshalStrict(d.body, &td); err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
@@ -144,7 +144,7 @@ func addSecret(secrets map[string]map[string][]byte, body []byte) error {
 	return nil
 }
 
-func resolveAll(docs []*TenantDocument, where []document, secrets map[string]map[string][]byte) ([]*Tenant, error) {
+func resolveAll(docs []*Document, where []document, secrets map[string]map[string][]byte) ([]*Tenant, error) {
 	byID := map[string]string{}
 	byName := map[string]bool{}
 	var out []*Tenant

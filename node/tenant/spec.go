@@ -22,9 +22,9 @@ type Meta struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// TenantDocument is one `kind: Tenant` document of a tenants file. Its spec is the custom
+// Document is one `kind: Tenant` document of a tenants file. Its spec is the custom
 // resource's; only the metadata is narrowed to what a file may carry.
-type TenantDocument struct {
+type Document struct {
 	APIVersion string                `json:"apiVersion"`
 	Kind       string                `json:"kind"`
 	Metadata   Meta                  `json:"metadata"`

@@ -146,10 +146,10 @@ func TestManagerErrors(t *testing.T) {
 		Host: "127.0.0.1", Port: port, Name: "postgres", User: "postgres", SSLMode: "disable"}}
 	m := newTestManager(t, Options{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, MaxAttemptsPerSecond: 2})
 	_, err = m.Pool(ctx, refused)
-	wantCode(t, err, CodeUnableToConnect)
+	_ = wantCode(t, err, CodeUnableToConnect)
 	time.Sleep(5 * time.Millisecond)
 	_, err = m.Pool(ctx, refused)
-	wantCode(t, err, CodeUnableToConnect)
+	_ = wantCode(t, err, CodeUnableToConnect)
 	time.Sleep(5 * time.Millisecond)
 	_, err = m.Pool(ctx, refused) // third attempt within one second
 	e := wantCode(t, err, CodeConnectRateLimit)
@@ -158,7 +158,7 @@ func TestManagerErrors(t *testing.T) {
 	}
 
 	_, err = m.Pool(ctx, &tenant.Tenant{ExternalID: "nodb"})
-	wantCode(t, err, CodeNoDatabase)
+	_ = wantCode(t, err, CodeNoDatabase)
 	_, err = m.Pool(ctx, &tenant.Tenant{ExternalID: "off", Suspend: true, Database: refused.Database})
 	wantCode(t, err, CodeDisabledForTenant)
 
