@@ -136,9 +136,9 @@ func TestErrors(t *testing.T) {
 		t.Errorf("REST = %d %q", s, m)
 	}
 	_, _, err = Write(ctx, pool, req("room1", map[string]any{"role": "nobody"}))
-	wantKind(t, err, KindPolicy)
+	_ = wantKind(t, err, KindPolicy)
 	_, _, err = Read(ctx, pool, req("boom", nil), false)
-	wantKind(t, err, KindPolicy)
+	_ = wantKind(t, err, KindPolicy)
 
 	tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	_, _, err = Read(tctx, pool, req("slow", nil), false)

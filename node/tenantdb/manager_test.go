@@ -160,7 +160,7 @@ func TestManagerErrors(t *testing.T) {
 	_, err = m.Pool(ctx, &tenant.Tenant{ExternalID: "nodb"})
 	_ = wantCode(t, err, CodeNoDatabase)
 	_, err = m.Pool(ctx, &tenant.Tenant{ExternalID: "off", Suspend: true, Database: refused.Database})
-	wantCode(t, err, CodeDisabledForTenant)
+	_ = wantCode(t, err, CodeDisabledForTenant)
 
 	inst := pgtest.Start(t)
 	greedy := newTestManager(t, Options{ReservedConns: 1000})
