@@ -6,6 +6,9 @@
 # at load 27), plus ~125 CPU-s for a first lint run; a warm `make lint` re-checks changed
 # packages only.
 
+# `make test` (the CI command) lints first, so CI enforces .golangci.yml.
+TEST_DEPS += lint
+
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT         ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
