@@ -187,7 +187,12 @@ func (r *reader) maybeStatus(ctx context.Context, force bool) error {
 		interval = 200 * time.Millisecond // ask for keepalives so readiness markers flow
 	}
 	r.nextStatus = now.Add(interval)
-	write := max(r.received, flush)
+	// The write position is the flush position, never what was merely received: pglogrepl
+	// replaces a zero flush position with the write position, so a status sent before this
+	// stream's first confirmation (flush 0) confirmed everything received, and a transaction
+	// whose delivery then failed (an RLS check's connection lost) was skipped after the restart.
+	// Found by TestRLSCheckConnectionLossLosesNothing under load.
+	write := flush
 	err := pglogrepl.SendStandbyStatusUpdate(ctx, r.conn, pglogrepl.StandbyStatusUpdate{
 		WALWritePosition: write, WALFlushPosition: flush, WALApplyPosition: flush, ReplyRequested: poke,
 	})
