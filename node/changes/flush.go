@@ -2,11 +2,7 @@ package changes
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-
-	"github.com/jackc/pglogrepl"
 )
 
 // ErrNotStreaming means Flush was asked of a node that does not stream the tenant.
@@ -27,17 +23,12 @@ func (s *Service) Flush(ctx context.Context, externalID string) error {
 	}
 	t, reg := ts.t, ts.reg
 	s.mu.Unlock()
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	token := "flush-" + hex.EncodeToString(b[:])
 	done := make(chan struct{})
-	reg.ready.add(token, pglogrepl.LSN(^uint64(0)), func() { close(done) })
+	token, err := s.mark(ctx, t, reg, "flush-", func() { close(done) })
 	defer reg.ready.remove(token)
-	lsn, err := s.readyPosition(ctx, t, token)
 	if err != nil {
 		return err
 	}
-	reg.ready.setLSN(token, lsn)
 	select {
 	case <-done:
 		return nil

@@ -118,26 +118,35 @@ func transientText(err error) string {
 	return "Realtime was unable to connect to the project database"
 }
 
-// markReady asks the stream to confirm it has read past this point: a non-transactional logical
-// message carries a token the reader recognises; its LSN (or, if the message cannot be written,
-// pg_current_wal_lsn()) also serves as a position to pass. The system message follows then.
+// markReady asks the stream to confirm it has read past this point; the system message follows
+// then (see mark).
 func (s *Service) markReady(ctx context.Context, t *tenant.Tenant, reg *registry, sub Subscriber) string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	token := hex.EncodeToString(b[:])
-	// Registered before the message is written: the reader may see the token before the query
-	// returns. Until the position is known, only the token can fire the waiter.
-	reg.ready.add(token, pglogrepl.LSN(^uint64(0)), func() { sub.System("ok", SubscribedMessage) })
-	lsn, err := s.readyPosition(ctx, t, token)
-	switch {
-	case err == nil:
-		reg.ready.setLSN(token, lsn)
-	case ctx.Err() == nil:
+	token, err := s.mark(ctx, t, reg, "", func() { sub.System("ok", SubscribedMessage) })
+	if err != nil && ctx.Err() == nil {
 		// No position and no token in the stream: the subscription is live but the subscriber
 		// never hears "Subscribed to PostgreSQL".
 		s.log.Warn("readiness position unavailable", "tenant", t.ExternalID, "err", err)
 	}
 	return token
+}
+
+// mark registers fire to run once the stream has read past this point: a non-transactional
+// logical message carries a token the reader recognises; its LSN (or, if the message cannot be
+// written, pg_current_wal_lsn()) also serves as a position to pass. The waiter is registered
+// before the message is written (the reader may see the token before the query returns); until
+// the position is known only the token can fire it. On error the waiter stays registered with
+// no position; the caller removes it with reg.ready.remove(token).
+func (s *Service) mark(ctx context.Context, t *tenant.Tenant, reg *registry, prefix string, fire func()) (string, error) {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	token := prefix + hex.EncodeToString(b[:])
+	reg.ready.add(token, pglogrepl.LSN(^uint64(0)), fire)
+	lsn, err := s.readyPosition(ctx, t, token)
+	if err != nil {
+		return token, err
+	}
+	reg.ready.setLSN(token, lsn)
+	return token, nil
 }
 
 // readyPosition writes the readiness message carrying token and returns its LSN, or the current

@@ -35,19 +35,13 @@ func (l *Layer) Flush(ctx context.Context, tenantID string) error {
 				self = true
 				continue
 			}
-			l.nextSeq++
-			a := &ackWait{peer: node, ch: make(chan struct{})}
-			l.acks[l.nextSeq] = a
-			waits, seqs = append(waits, a), append(seqs, l.nextSeq)
-			l.sendControl(node, opFlush, tenantID, l.nextSeq)
+			seq, a := l.expectAckLocked(node)
+			waits, seqs = append(waits, a), append(seqs, seq)
+			l.sendControl(node, opFlush, tenantID, seq)
 		}
 		l.mu.Unlock()
 		done, err := l.flushAt(ctx, tenantID, asked, self, waits, wake)
-		l.mu.Lock()
-		for _, s := range seqs {
-			delete(l.acks, s)
-		}
-		l.mu.Unlock()
+		l.forgetAcks(seqs)
 		if done || err != nil {
 			return err
 		}

@@ -44,6 +44,23 @@ type ackWait struct {
 
 func (a *ackWait) release() { a.once.Do(func() { close(a.ch) }) }
 
+// expectAckLocked registers a wait for peer's opAck with a new sequence number (a barrier's or a
+// flush's); forgetAcks drops the waits when the caller is done with them.
+func (l *Layer) expectAckLocked(peer string) (uint64, *ackWait) {
+	l.nextSeq++
+	a := &ackWait{peer: peer, ch: make(chan struct{})}
+	l.acks[l.nextSeq] = a
+	return l.nextSeq, a
+}
+
+func (l *Layer) forgetAcks(seqs []uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range seqs {
+		delete(l.acks, s)
+	}
+}
+
 // settle marks a registration validated or failed. It is called from inside changes.Service
 // (under the subscription's lock), so it must not take l.mu.
 func (l *Layer) settle(h *hosted) {
@@ -241,23 +258,15 @@ func (l *Layer) barrier(ctx context.Context, id string) error {
 			err = fmt.Errorf("a change for node %s could not be queued", peer)
 			break
 		}
-		l.nextSeq++
-		a := &ackWait{peer: peer, ch: make(chan struct{})}
-		l.acks[l.nextSeq] = a
-		waits, seqs = append(waits, a), append(seqs, l.nextSeq)
-		if !l.sendControl(peer, opBarrier, id, l.nextSeq) {
+		seq, a := l.expectAckLocked(peer)
+		waits, seqs = append(waits, a), append(seqs, seq)
+		if !l.sendControl(peer, opBarrier, id, seq) {
 			err = fmt.Errorf("barrier for node %s could not be queued", peer)
 			break
 		}
 	}
 	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		for _, s := range seqs {
-			delete(l.acks, s)
-		}
-		l.mu.Unlock()
-	}()
+	defer l.forgetAcks(seqs)
 	if err != nil {
 		return err
 	}
