@@ -30,16 +30,18 @@ func (g *PoolGuard) Check() error {
 	return nil
 }
 
-// Observe records the outcome of a check; only pool exhaustion counts.
-func (g *PoolGuard) Observe(err error) {
+// Observe records the outcome of a check; only pool exhaustion counts. It reports whether this
+// outcome flagged the tenant (upstream logs IncreaseConnectionPool then, once).
+func (g *PoolGuard) Observe(err error) (flagged bool) {
 	var e *Error
 	if !errors.As(err, &e) || e.Kind != KindPoolExhausted {
-		return
+		return false
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.pruneLocked()
 	g.times = append(g.times, g.clock())
+	return g.Size > 0 && len(g.times) == g.Size
 }
 
 func (g *PoolGuard) pruneLocked() {

@@ -14,18 +14,24 @@ func TestPoolGuard(t *testing.T) {
 		observe error
 		advance time.Duration
 		flagged bool
+		flags   bool // this observation flagged the tenant
 	}{
-		{nil, 0, false},
-		{&Error{Kind: KindPolicy, Err: errors.New("p")}, 0, false},
-		{exhausted, 0, false},
-		{exhausted, 10 * time.Second, true}, // two within 30s
-		{nil, 21 * time.Second, false},      // the first aged out (31s old)
-		{exhausted, 0, true},
-		{nil, 31 * time.Second, false},
+		{nil, 0, false, false},
+		{&Error{Kind: KindPolicy, Err: errors.New("p")}, 0, false, false},
+		{exhausted, 0, false, false},
+		{exhausted, 10 * time.Second, true, true}, // two within 30s
+		{exhausted, 0, true, false},               // already flagged
+		{nil, 21 * time.Second, true, false},      // the first aged out (31s old), two left
+		{nil, 10 * time.Second, false, false},     // all aged out
+		{exhausted, 0, false, false},
+		{exhausted, 0, true, true},
+		{nil, 31 * time.Second, false, false},
 	}
 	for i, s := range steps {
 		now = now.Add(s.advance)
-		g.Observe(s.observe)
+		if got := g.Observe(s.observe); got != s.flags {
+			t.Fatalf("step %d: Observe = %v, want %v", i, got, s.flags)
+		}
 		err := g.Check()
 		if (err != nil) != s.flagged {
 			t.Fatalf("step %d: Check = %v, want flagged=%v", i, err, s.flagged)

@@ -6,7 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/realtimeops/realtime/node/authz"
 	"github.com/realtimeops/realtime/node/channel"
@@ -20,6 +24,9 @@ import (
 // Access implements channel.Database, channel.Authorizer and channel.Replayer.
 type Access struct {
 	Pools *tenantdb.Manager
+	Log   *slog.Logger // nil: slog.Default()
+
+	guards sync.Map // tenant external id -> *authz.PoolGuard
 }
 
 var (
@@ -36,20 +43,50 @@ func (a *Access) Ready(ctx context.Context, t *tenant.Tenant) error {
 
 // Read runs the RLS read check of docs/protocol.md#private-channels.
 func (a *Access) Read(ctx context.Context, t *tenant.Tenant, req channel.AuthzRequest, presence bool) (bool, bool, error) {
-	pool, err := a.Pools.Pool(ctx, t)
-	if err != nil {
-		return false, false, unavailable(err)
-	}
-	return authz.Read(ctx, pool, authz.Request(req), presence)
+	return a.check(ctx, t, func(pool *pgxpool.Pool) (bool, bool, error) {
+		return authz.Read(ctx, pool, authz.Request(req), presence)
+	})
 }
 
 // Write runs the RLS write check of docs/protocol.md#private-channels.
 func (a *Access) Write(ctx context.Context, t *tenant.Tenant, req channel.AuthzRequest) (bool, bool, error) {
+	return a.check(ctx, t, func(pool *pgxpool.Pool) (bool, bool, error) {
+		return authz.Write(ctx, pool, authz.Request(req))
+	})
+}
+
+// check runs an authorization check behind the tenant's PoolGuard: once as many checks as the
+// pool has connections waited out their deadline for a connection within 30 s, checks fail fast
+// with IncreaseConnectionPool instead of queueing on a pool that is already too small
+// (docs/protocol.md#private-channels; upstream lib/realtime/tenants/authorization.ex, its
+// authorization_errors rate counter in lib/realtime/tenants.ex).
+func (a *Access) check(ctx context.Context, t *tenant.Tenant, run func(*pgxpool.Pool) (bool, bool, error)) (bool, bool, error) {
+	g := a.guard(t.ExternalID)
+	if err := g.Check(); err != nil {
+		return false, false, err
+	}
 	pool, err := a.Pools.Pool(ctx, t)
 	if err != nil {
 		return false, false, unavailable(err)
 	}
-	return authz.Write(ctx, pool, authz.Request(req))
+	b, p, err := run(pool)
+	if g.Observe(err) {
+		log := a.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Error("IncreaseConnectionPool: Too many database timeouts", "external_id", t.ExternalID,
+			"pool_size", g.Size, "err", err)
+	}
+	return b, p, err
+}
+
+func (a *Access) guard(externalID string) *authz.PoolGuard {
+	if g, ok := a.guards.Load(externalID); ok {
+		return g.(*authz.PoolGuard)
+	}
+	g, _ := a.guards.LoadOrStore(externalID, &authz.PoolGuard{Size: a.Pools.PoolSize()})
+	return g.(*authz.PoolGuard)
 }
 
 // unavailable maps a pool error to the authorization error whose texts the join and REST paths use.

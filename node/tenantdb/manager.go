@@ -129,6 +129,9 @@ func (m *Manager) Pool(ctx context.Context, t *tenant.Tenant) (*pgxpool.Pool, er
 	}
 }
 
+// PoolSize is the number of connections each tenant's pool may hold.
+func (m *Manager) PoolSize() int { return int(m.opts.MaxConns) }
+
 // Lookup returns the tenant's pool if it is already connected, without connecting.
 func (m *Manager) Lookup(externalID string) (*pgxpool.Pool, bool) {
 	m.mu.Lock()

@@ -79,12 +79,6 @@ type heldLease struct {
 	epoch int32
 }
 
-// RenewLeases holds the Leases of tenants() for podName until ctx ends, then releases them.
-func RenewLeases(ctx context.Context, client kubernetes.Interface, namespace, podName string, tenants func() []string) error {
-	h := &LeaseHolder{Client: client, Namespace: namespace, Identity: podName, Tenants: tenants}
-	return h.Run(ctx)
-}
-
 func (h *LeaseHolder) init() {
 	h.once.Do(func() {
 		if h.Duration <= 0 {

@@ -15,7 +15,7 @@ func (s *Source) Owned(podName string) []string {
 	return s.owned(podName, func(name string, o ownership) string { return o.externalID })
 }
 
-// OwnedNames is Owned by Tenant resource name: the names RenewLeases needs (Lease
+// OwnedNames is Owned by Tenant resource name: the names a LeaseHolder holds (Lease
 // "tenant-<name>").
 func (s *Source) OwnedNames(podName string) []string {
 	return s.owned(podName, func(name string, _ ownership) string { return name })
