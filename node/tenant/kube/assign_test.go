@@ -62,18 +62,6 @@ func TestAssignmentDrivesLeases(t *testing.T) {
 	})
 }
 
-func TestEnvFrom(t *testing.T) {
-	env := map[string]string{"NAMESPACE": "ns", "CLUSTER_NAME": "rt", "POD_NAME": "rt-eu-0"}
-	got, err := envFrom(func(k string) string { return env[k] })
-	if err != nil || got != (Env{Namespace: "ns", ClusterName: "rt", PodName: "rt-eu-0"}) {
-		t.Fatalf("env = %+v, %v", got, err)
-	}
-	_, err = envFrom(func(k string) string { return map[string]string{"NAMESPACE": "ns"}[k] })
-	if err == nil || err.Error() != "kubernetes tenant source: missing environment CLUSTER_NAME, POD_NAME" {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 // TestDeletingTenantIsNotOwned: once a Tenant is being deleted (the operator's finalizer is
 // dropping its slot), its owner no longer owns it and releases the Lease, so it stops streaming
 // instead of reconnecting and recreating the slot the finalizer drops.
