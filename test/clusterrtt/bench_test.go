@@ -3,11 +3,18 @@
 package clusterrtt
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/realtimeops/realtime/internal/rowlog"
 )
@@ -59,4 +66,134 @@ func BenchmarkCommitToClientByRegion(b *testing.B) {
 		b.ReportMetric(p(0.99), region+"-p99-ms")
 	}
 	b.Logf("owner %s, %d rows", owner, b.N)
+}
+
+// BenchmarkBroadcastByRegion sends a broadcast through a client of eu-a and times its arrival at
+// a client of each other node: eu-b (same region, no delay), us-a (+20 ms one way), ap-a
+// (+40 ms). The clients sit in the root namespace (no delay to any node), so each figure is the
+// loopback relay plus the one-way delay between the two nodes: the cross-region figures of
+// test/cluster's BenchmarkBroadcastLatency (loopback) with real latency. One iteration is one
+// broadcast, sent when the previous one arrived everywhere.
+func BenchmarkBroadcastByRegion(b *testing.B) {
+	w := newWorld(b)
+	topic := fmt.Sprintf("realtime:lat-%d", time.Now().UnixNano())
+	pub := joinBroadcast(w.ctx, b, w.byName["eu-a"], "eutenant", topic)
+	rx := map[string]*broadcastClient{}
+	for _, leaf := range []string{"eu-b", "us-a", "ap-a"} {
+		rx[leaf] = joinBroadcast(w.ctx, b, w.byName[leaf], "eutenant", topic)
+	}
+	lat := map[string][]time.Duration{}
+	send := func(i int) {
+		start := time.Now()
+		pub.send(w.ctx, b, topic, i)
+		for leaf, c := range rx {
+			at := c.wait(b, i, 10*time.Second)
+			if i >= 0 {
+				lat[leaf] = append(lat[leaf], at.Sub(start))
+			}
+		}
+	}
+	for i := range 20 { // warm up: links, the receivers' subscriptions on every node
+		send(-1 - i)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		send(i)
+	}
+	b.StopTimer()
+	for leaf, ds := range lat {
+		slices.Sort(ds)
+		p := func(q float64) float64 { return float64(ds[int(q*float64(len(ds)-1))].Microseconds()) / 1000 }
+		b.ReportMetric(p(0.5), leaf+"-p50-ms")
+		b.ReportMetric(p(0.99), leaf+"-p99-ms")
+	}
+}
+
+type broadcastClient struct {
+	conn *websocket.Conn
+	mu   sync.Mutex
+	got  map[int]time.Time
+}
+
+// joinBroadcast joins topic (broadcast only) for tenant through node n and records, per payload
+// "i", when each broadcast arrived.
+func joinBroadcast(ctx context.Context, t testing.TB, n *node, tenant, topic string) *broadcastClient {
+	tok := anonJWT()
+	addr := fmt.Sprintf("%s:%d", n.ip, httpPort)
+	var d net.Dialer
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, "tcp", addr)
+	}}}
+	conn, _, err := websocket.Dial(ctx, "ws://"+tenant+".rtt.test:4000/socket/websocket?vsn=2.0.0&apikey="+tok,
+		&websocket.DialOptions{HTTPClient: hc})
+	if err != nil {
+		t.Fatalf("dial %s: %v", n.name, err)
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	c := &broadcastClient{conn: conn, got: map[int]time.Time{}}
+	joined := make(chan struct{})
+	go func() { // owned: ends when the connection closes at cleanup
+		var once sync.Once
+		for {
+			_, data, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			var f []json.RawMessage
+			if json.Unmarshal(data, &f) != nil || len(f) < 5 {
+				continue
+			}
+			var event string
+			_ = json.Unmarshal(f[3], &event)
+			switch event {
+			case "phx_reply":
+				once.Do(func() { close(joined) })
+			case "broadcast":
+				var p struct {
+					Payload struct{ I int } `json:"payload"`
+				}
+				if json.Unmarshal(f[4], &p) == nil {
+					c.mu.Lock()
+					c.got[p.Payload.I] = time.Now()
+					c.mu.Unlock()
+				}
+			}
+		}
+	}()
+	join := []any{"1", "1", topic, "phx_join", map[string]any{"access_token": tok, "config": map[string]any{
+		"broadcast": map[string]any{"self": false}, "presence": map[string]any{"enabled": false}, "private": false}}}
+	msg, _ := json.Marshal(join)
+	if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
+		t.Fatalf("join on %s: %v", n.name, err)
+	}
+	select {
+	case <-joined:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no join reply from %s", n.name)
+	}
+	return c
+}
+
+func (c *broadcastClient) send(ctx context.Context, t testing.TB, topic string, i int) {
+	msg, _ := json.Marshal([]any{"1", fmt.Sprint(i), topic, "broadcast",
+		map[string]any{"type": "broadcast", "event": "lat", "payload": map[string]any{"i": i}}})
+	if err := c.conn.Write(ctx, websocket.MessageText, msg); err != nil {
+		t.Fatalf("broadcast: %v", err)
+	}
+}
+
+// wait returns when broadcast i arrived.
+func (c *broadcastClient) wait(t testing.TB, i int, timeout time.Duration) time.Time {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		at, ok := c.got[i]
+		c.mu.Unlock()
+		if ok {
+			return at
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	t.Fatalf("broadcast %d did not arrive in %s", i, timeout)
+	return time.Time{}
 }

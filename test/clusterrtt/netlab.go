@@ -3,10 +3,9 @@
 // Package clusterrtt runs realtime-node processes in network namespaces with real latency
 // between regions, so placement by measured round-trip time meets real delays.
 //
-// The machines' kernel has network namespaces and TUN but no sch_netem (CONFIG_NET_SCH_NETEM is
-// not set), so the delay is a userspace delay line instead of tc netem: every leaf (a node or a
-// database) is a namespace whose only interface is a TUN device held by the test process; the
-// process reads each IPv4 packet a leaf sends, and writes it into the destination leaf's TUN after
+// The machines' kernel has no sch_netem, so the delay is a userspace delay line
+// (internal/delayline) instead of tc netem: every leaf (a node or a database) is a namespace
+// whose only interface is a TUN device held by the test process; the process reads each IPv4 packet a leaf sends, and writes it into the destination leaf's TUN after
 // the one-way delay between their regions (plus jitter, plus any Extra on either leaf). The
 // kernel's TCP stacks see real round trips (a SYN waits for its SYN-ACK the full RTT), and
 // packets of one direction of one pair keep their order. The test process reaches every leaf
@@ -25,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/realtimeops/realtime/internal/delayline"
 )
 
 // Lab is one topology; every namespace and interface it creates carries its id, so concurrent
@@ -42,7 +41,7 @@ type Lab struct {
 	leaves map[string]*Leaf
 	byIP   map[[4]byte]*Leaf
 	extra  map[string]time.Duration
-	lines  map[[2]*Leaf]chan packet
+	lines  map[[2]*Leaf]*delayline.Line
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -51,11 +50,6 @@ type Lab struct {
 type Leaf struct {
 	Name, Region, NS, IP string
 	tun                  *os.File
-}
-
-type packet struct {
-	due time.Time
-	b   []byte
 }
 
 func run(args ...string) error {
@@ -74,7 +68,7 @@ func NewLab(regions map[string]int, rtt map[[2]string]time.Duration, jitter time
 	id := fmt.Sprintf("%x", os.Getpid()) // the whole PID: removeStale checks it
 	l := &Lab{id: id, regions: map[string]int{"root": 0}, oneWay: map[[2]string]time.Duration{}, jitter: jitter,
 		leaves: map[string]*Leaf{}, byIP: map[[4]byte]*Leaf{}, extra: map[string]time.Duration{},
-		lines: map[[2]*Leaf]chan packet{}, rootDev: "rtt17r" + id}
+		lines: map[[2]*Leaf]*delayline.Line{}, rootDev: "rtt17r" + id}
 	for r, o := range regions {
 		l.regions[r] = o
 	}
@@ -166,7 +160,11 @@ func (l *Lab) addLeaf(name, region string, host int, ns, dev string) (*Leaf, err
 			return nil, err
 		}
 	}
-	f, err := openTUN(ns, dev)
+	nsPath := ""
+	if ns != "" {
+		nsPath = "/var/run/netns/" + ns
+	}
+	f, err := delayline.OpenTUN(nsPath, dev)
 	if err != nil {
 		return nil, err
 	}
@@ -188,80 +186,16 @@ func (l *Lab) addLeaf(name, region string, host int, ns, dev string) (*Leaf, err
 	return lf, nil
 }
 
-// openTUN creates TUN device dev in namespace ns ("": the root namespace) and returns its fd.
-// The namespace switch happens on a locked OS thread that is never unlocked: the Go runtime
-// retires the thread, so no other goroutine ever runs in the leaf's namespace.
-func openTUN(ns, dev string) (*os.File, error) {
-	type res struct {
-		f   *os.File
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread()
-		if ns != "" {
-			if err := enter(ns); err != nil {
-				ch <- res{err: err}
-				return
-			}
-		} else {
-			defer runtime.UnlockOSThread()
-		}
-		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
-		if err != nil {
-			ch <- res{err: fmt.Errorf("open /dev/net/tun: %w", err)}
-			return
-		}
-		ifr, err := unix.NewIfreq(dev)
-		if err == nil {
-			ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
-			err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
-		}
-		if err == nil {
-			err = unix.SetNonblock(fd, true)
-		}
-		if err != nil {
-			unix.Close(fd)
-			ch <- res{err: fmt.Errorf("create tun %s in %q: %w", dev, ns, err)}
-			return
-		}
-		ch <- res{f: os.NewFile(uintptr(fd), dev)}
-	}()
-	r := <-ch
-	return r.f, r.err
-}
-
-func enter(ns string) error {
-	f, err := os.Open("/var/run/netns/" + ns)
-	if err != nil {
-		return fmt.Errorf("open netns %s: %w", ns, err)
-	}
-	defer f.Close()
-	if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-		return fmt.Errorf("setns %s: %w", ns, err)
-	}
-	return nil
-}
-
 // readLoop moves every IPv4 packet lf sends onto the delay line to its destination.
 func (l *Lab) readLoop(lf *Leaf) {
 	defer l.wg.Done()
-	buf := make([]byte, 65536)
-	for {
-		n, err := lf.tun.Read(buf)
-		if err != nil {
-			return
-		}
-		if n < 20 || buf[0]>>4 != 4 {
-			continue // IPv6 router solicitations and the like
-		}
-		var dst [4]byte
-		copy(dst[:], buf[16:20])
+	_ = delayline.ReadIPv4(lf.tun, func(pkt []byte) { // ends when Close closes the TUN
+		dst := delayline.Dst(pkt)
 		l.mu.Lock()
 		to := l.byIP[dst]
 		if to == nil || l.closed {
 			l.mu.Unlock()
-			continue
+			return
 		}
 		d := l.oneWay[[2]string{lf.Region, to.Region}] + l.extra[lf.Name] + l.extra[to.Name]
 		if d > 0 && l.jitter > 0 && lf.Region != to.Region {
@@ -269,30 +203,19 @@ func (l *Lab) readLoop(lf *Leaf) {
 		}
 		line := l.lineLocked(lf, to)
 		l.mu.Unlock()
-		line <- packet{due: time.Now().Add(d), b: append([]byte(nil), buf[:n]...)}
-	}
+		_ = line.Send(pkt, time.Now().Add(d)) // ErrClosed: the lab is closing
+	})
 }
 
-// lineLocked is the FIFO from one leaf to another: one goroutine delivers its packets in order,
-// each no earlier than its due time (a jittered packet never overtakes the one before it).
-func (l *Lab) lineLocked(from, to *Leaf) chan packet {
+// lineLocked is the FIFO from one leaf to another (delayline.Line).
+func (l *Lab) lineLocked(from, to *Leaf) *delayline.Line {
 	k := [2]*Leaf{from, to}
-	if ch := l.lines[k]; ch != nil {
-		return ch
+	if ln := l.lines[k]; ln != nil {
+		return ln
 	}
-	ch := make(chan packet, 4096)
-	l.lines[k] = ch
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		for p := range ch {
-			if w := time.Until(p.due); w > 0 {
-				time.Sleep(w)
-			}
-			_, _ = to.tun.Write(p.b)
-		}
-	}()
-	return ch
+	ln := delayline.NewLine(to.tun)
+	l.lines[k] = ln
+	return ln
 }
 
 // Extra adds d (0 removes it) to every packet to or from leaf: each round trip through it grows
@@ -315,7 +238,7 @@ func (l *Lab) leaf(name string) *Leaf {
 	return l.leaves[name]
 }
 
-// ListenIn opens a TCP listener whose socket lives in leaf's namespace (see openTUN).
+// ListenIn opens a TCP listener whose socket lives in leaf's namespace (see delayline.OpenTUN).
 func (l *Lab) ListenIn(leaf string, port int) (net.Listener, error) {
 	lf := l.leaf(leaf)
 	type res struct {
@@ -325,7 +248,7 @@ func (l *Lab) ListenIn(leaf string, port int) (net.Listener, error) {
 	ch := make(chan res, 1)
 	go func() {
 		runtime.LockOSThread()
-		if err := enter(lf.NS); err != nil {
+		if err := delayline.Enter("/var/run/netns/" + lf.NS); err != nil {
 			ch <- res{err: err}
 			return
 		}
@@ -344,8 +267,9 @@ func (l *Lab) Close() {
 	for _, lf := range l.leaves {
 		leaves = append(leaves, lf)
 	}
-	for k, ch := range l.lines {
-		close(ch)
+	lines := make([]*delayline.Line, 0, len(l.lines))
+	for k, ln := range l.lines {
+		lines = append(lines, ln)
 		delete(l.lines, k)
 	}
 	l.mu.Unlock()
@@ -356,6 +280,9 @@ func (l *Lab) Close() {
 		if lf.NS != "" {
 			_ = run("ip", "netns", "del", lf.NS)
 		}
+	}
+	for _, ln := range lines {
+		ln.Close() // writes to the closed TUNs fail at once
 	}
 	l.wg.Wait()
 }
