@@ -48,8 +48,8 @@ func (c *clusterParts) changesOwner(src *tenantSource, mapping map[string]string
 
 // routeChanges registers the node's Postgres Changes subscriptions with each tenant's WAL owner
 // and serves the other nodes' subscriptions for the tenants this node streams.
-func (c *clusterParts) routeChanges(cdc *changes.Service, reg tenant.Registry, log *slog.Logger) *remote.Layer {
-	l := remote.New(remote.Config{Mesh: c.mesh, Service: cdc, Tenants: reg.Get, Log: log})
+func (c *clusterParts) routeChanges(newChanges remote.NewService, reg tenant.Registry, log *slog.Logger) *remote.Layer {
+	l := remote.New(remote.Config{Mesh: c.mesh, Tenants: reg.Get, Log: log}, newChanges)
 	c.changes = append(c.changes, l.Run)
 	return l
 }

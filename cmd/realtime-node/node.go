@@ -65,22 +65,31 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	if cl != nil {
 		owner = cl.changesOwner(src, cfg.RegionMapping, rt.rttOf(), cfg.RTT.MarginMs, log)
 	}
-	cdc := changes.NewService(pools, owner, log, reg)
-	cdc.SetBroadcastSink(channeldb.BroadcastSink(broker, rates))
-	cdc.SetBroadcastTiming(func(t *tenant.Tenant, ins, committed time.Time) {
-		deps.Metrics.ObserveDBBroadcast(t.ExternalID, ins, committed)
-	})
-	deps.Changes = channeldb.Changes{Service: cdc}
-	flush := server.FlushFunc(func(ctx context.Context, id string) error {
-		if err := cdc.Flush(ctx, id); err != nil && !errors.Is(err, changes.ErrNotStreaming) {
-			return err
-		}
-		return nil // alone, a tenant not streamed here has no changes to wait for
-	})
+	newChanges := func(gate changes.StreamGate, barrier changes.Barrier) *changes.Service {
+		return changes.NewService(pools, owner, log, reg, changes.Hooks{
+			Gate: gate, Barrier: barrier,
+			Sink: channeldb.BroadcastSink(broker, rates),
+			Timing: func(t *tenant.Tenant, ins, committed time.Time) {
+				deps.Metrics.ObserveDBBroadcast(t.ExternalID, ins, committed)
+			},
+		})
+	}
+	var cdc *changes.Service
+	var flush server.FlushFunc
 	if cl != nil {
-		layer := cl.routeChanges(cdc, src.registry, log)
+		layer := cl.routeChanges(newChanges, src.registry, log)
+		cdc = layer.Service()
 		deps.Changes = channeldb.Changes{Service: cdc, Router: layer}
 		flush = layer.Flush
+	} else {
+		cdc = newChanges(nil, nil)
+		deps.Changes = channeldb.Changes{Service: cdc}
+		flush = func(ctx context.Context, id string) error {
+			if err := cdc.Flush(ctx, id); err != nil && !errors.Is(err, changes.ErrNotStreaming) {
+				return err
+			}
+			return nil // alone, a tenant not streamed here has no changes to wait for
+		}
 	}
 	if src.bind != nil {
 		src.bind(cdc)

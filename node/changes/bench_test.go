@@ -85,7 +85,7 @@ func BenchmarkDecodeThroughput(b *testing.B) {
 	for i := 0; i < 100; i++ {
 		e.exec(b, fmt.Sprintf(`insert into public.bench select g, 0, 'row ' || g, g %% 100 from generate_series(%d, %d) g`, i*1000+1, (i+1)*1000))
 	}
-	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), nil)
+	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), nil, Hooks{})
 	unsub := e.svc.Subscribe(context.Background(), e.tenant, anon, mustBindings(b, `[{"event":"INSERT","schema":"public","table":"bench"}]`), c)
 	defer unsub()
 	waitRegisteredTB(b, e.svc, e.tenant.ExternalID)
@@ -198,7 +198,7 @@ create policy team on public.bench for select to authenticated
 	}
 	e.subscribeSub(b, anon, binding, c) // creates the slot before the backlog is written
 	e.stop()
-	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), nil)
+	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), nil, Hooks{})
 	for i := 0; i < subs; i++ {
 		unsub := e.svc.Subscribe(context.Background(), e.tenant, claims(i), mustBindings(b, binding), c)
 		defer unsub()

@@ -14,14 +14,11 @@ import (
 // block for long: the stream waits for it before confirming the slot position.
 type BroadcastSink func(t *tenant.Tenant, topic string, private bool, event string, payload []byte, binary bool, id string)
 
-// SetBroadcastSink installs the sink; without one, database broadcasts are dropped.
-func (s *Service) SetBroadcastSink(sink BroadcastSink) { s.sink.Store(&sink) }
-
 // broadcast forwards one realtime.messages insert; rows without the required columns are ignored,
 // as in the Elixir replication connection.
 func (w *worker) broadcast(t *txn, ch *change) {
-	sp := w.s.sink.Load()
-	if sp == nil || *sp == nil {
+	sink := w.s.hooks.Sink
+	if sink == nil {
 		return
 	}
 	get := func(name string) (colVal, bool) {
@@ -55,9 +52,9 @@ func (w *worker) broadcast(t *txn, ch *change) {
 	} else {
 		return
 	}
-	(*sp)(w.t, topic.text, priv.state == 't' && parseBool(priv.text), event.text, payload, binary, id.text)
+	sink(w.t, topic.text, priv.state == 't' && parseBool(priv.text), event.text, payload, binary, id.text)
 	w.metrics.broadcasts.Inc()
-	if f := w.s.hooks.timing; f != nil {
+	if f := w.s.hooks.Timing; f != nil {
 		// inserted_at is "timestamp" in UTC (timezone('utc', now())), printed by pgoutput as text.
 		if at, err := time.Parse("2006-01-02 15:04:05.999999", ins.text); err == nil {
 			f(w.t, at, t.commitTime)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/realtimeops/realtime/node/tenant"
 )
 
@@ -29,17 +31,22 @@ func TestDatabaseBroadcastReachesSink(t *testing.T) {
 		}
 		return msg{}, false
 	}
-	e.svc.SetBroadcastSink(func(_ *tenant.Tenant, topic string, private bool, event string, payload []byte, binary bool, id string) {
-		mu.Lock()
-		got = append(got, msg{topic, event, id, private, binary, string(payload)})
-		mu.Unlock()
-	})
 	var timings [][2]time.Time
-	e.svc.SetBroadcastTiming(func(_ *tenant.Tenant, inserted, committed time.Time) {
-		mu.Lock()
-		timings = append(timings, [2]time.Time{inserted, committed})
-		mu.Unlock()
+	// The hooks are constructor arguments: replace newEnv's Service by one built with them.
+	e.stop()
+	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), prometheus.NewRegistry(), Hooks{
+		Sink: func(_ *tenant.Tenant, topic string, private bool, event string, payload []byte, binary bool, id string) {
+			mu.Lock()
+			got = append(got, msg{topic, event, id, private, binary, string(payload)})
+			mu.Unlock()
+		},
+		Timing: func(_ *tenant.Tenant, inserted, committed time.Time) {
+			mu.Lock()
+			timings = append(timings, [2]time.Time{inserted, committed})
+			mu.Unlock()
+		},
 	})
+	e.run(t)
 	e.svc.Watch(e.tenant)
 	deadline := time.Now().Add(20 * time.Second)
 	for {

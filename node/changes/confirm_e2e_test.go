@@ -48,7 +48,7 @@ func TestFreshStreamConfirmsNothingUndelivered(t *testing.T) {
 	e.exec(t, `insert into public.gated values (1, 'alice')`)
 
 	// A restarted node: its subscriber is registered before the stream reads the slot.
-	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), prometheus.NewRegistry())
+	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), prometheus.NewRegistry(), Hooks{})
 	alice := newRecorder()
 	unsub := e.svc.Subscribe(context.Background(), e.tenant, claims, mustBindings(t, binding), alice)
 	defer unsub()

@@ -72,7 +72,7 @@ func newEnvWith(tb testing.TB, opts pgtest.Options, setupSQL string) *env {
 
 // start runs a fresh Service (as a restarted node would).
 func (e *env) start(tb testing.TB) {
-	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), prometheus.NewRegistry())
+	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), prometheus.NewRegistry(), Hooks{})
 	e.run(tb)
 }
 

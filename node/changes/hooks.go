@@ -7,8 +7,18 @@ import (
 	"github.com/realtimeops/realtime/node/tenant"
 )
 
-// Hooks let a cluster layer (node/changes/remote) take part in a tenant stream's life without
-// this package knowing about the mesh. All are optional; set them before Run.
+// Hooks let the rest of the node take part in a tenant stream's life without this package knowing
+// about it: the cluster layer (node/changes/remote) gates streams and holds batches back (Gate,
+// Barrier), the channels receive database broadcasts (Sink) and the metrics observe their latency
+// (Timing). All are optional. They are fixed when the Service is built (NewService): nothing
+// installs a hook while streams run.
+type Hooks struct {
+	Gate    StreamGate
+	Barrier Barrier
+	// Sink receives database broadcasts; without one they are dropped.
+	Sink   BroadcastSink
+	Timing BroadcastTiming
+}
 
 // StreamGate runs when a tenant's stream is about to start on this node, before the slot is
 // read. The cluster layer uses it to collect the subscriptions other nodes hold for the tenant
@@ -34,18 +44,3 @@ type RegisteredNotifier interface {
 // transaction's commit time, for upstream's realtime_tenants_broadcast_from_database latency
 // metrics (latency_inserted_at, latency_committed_at).
 type BroadcastTiming func(t *tenant.Tenant, insertedAt, committedAt time.Time)
-
-type hooks struct {
-	gate    StreamGate
-	barrier Barrier
-	timing  BroadcastTiming
-}
-
-// SetBroadcastTiming installs f; call before Run.
-func (s *Service) SetBroadcastTiming(f BroadcastTiming) { s.hooks.timing = f }
-
-// SetStreamGate installs g; call before Run.
-func (s *Service) SetStreamGate(g StreamGate) { s.hooks.gate = g }
-
-// SetBarrier installs b; call before Run.
-func (s *Service) SetBarrier(b Barrier) { s.hooks.barrier = b }

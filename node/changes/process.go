@@ -98,7 +98,7 @@ func (w *worker) runBatch(ctx context.Context, batch []*txn) error {
 	for _, p := range todo {
 		w.deliver(p, verdicts)
 	}
-	if b := w.s.hooks.barrier; b != nil && len(todo) > 0 {
+	if b := w.s.hooks.Barrier; b != nil && len(todo) > 0 {
 		if err := b(ctx, w.t.ExternalID); err != nil {
 			return fmt.Errorf("deliver to cluster peers: %w", err)
 		}

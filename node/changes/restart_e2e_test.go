@@ -51,7 +51,7 @@ func TestRestartLosesNothing(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 
 	// A new Service (as after a node restart); its subscriber is registered before it streams.
-	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), prometheus.NewRegistry())
+	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), prometheus.NewRegistry(), Hooks{})
 	rec2 := newRecorder()
 	unsub := e.svc.Subscribe(context.Background(), e.tenant, anon, mustBindings(t, binding), rec2)
 	defer unsub()

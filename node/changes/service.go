@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"reflect"
 	"sync"
-	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,8 +49,7 @@ type Service struct {
 	owner   Owner
 	log     *slog.Logger
 	metrics *metrics
-	sink    atomic.Pointer[BroadcastSink]
-	hooks   hooks
+	hooks   Hooks
 
 	mu      sync.Mutex
 	tenants map[string]*tenantState
@@ -69,15 +67,15 @@ type tenantState struct {
 	done   chan struct{}
 }
 
-// NewService creates the service; reg may be nil (no metrics registered).
-func NewService(pools PoolSource, owner Owner, log *slog.Logger, reg prometheus.Registerer) *Service {
+// NewService creates the service; reg may be nil (no metrics registered), and so may each hook.
+func NewService(pools PoolSource, owner Owner, log *slog.Logger, reg prometheus.Registerer, hooks Hooks) *Service {
 	if owner == nil {
 		owner = AlwaysOwner{}
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{pools: pools, owner: owner, log: log.With("component", "changes"),
+	return &Service{pools: pools, owner: owner, log: log.With("component", "changes"), hooks: hooks,
 		metrics: newMetrics(reg), tenants: map[string]*tenantState{}, wake: make(chan struct{}, 1)}
 }
 

@@ -14,7 +14,7 @@ func TestForgetDropsLagSeries(t *testing.T) {
 	e := newEnv(t, seqSQL)
 	e.stop()
 	reg := prometheus.NewRegistry()
-	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), reg)
+	e.svc = NewService(e.mgr, AlwaysOwner{}, testLogger(), reg, Hooks{})
 	e.run(t)
 	rec, _ := e.subscribe(t, anon, `[{"event":"INSERT","schema":"public","table":"seq"}]`)
 	rec.waitSubscribed(t)

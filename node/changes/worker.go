@@ -48,7 +48,7 @@ func newWorker(s *Service, t *tenant.Tenant, reg *registry) *worker {
 
 // run streams until ctx ends, reconnecting with jittered exponential backoff (200 ms … 10 s).
 func (w *worker) run(ctx context.Context) {
-	if gate := w.s.hooks.gate; gate != nil {
+	if gate := w.s.hooks.Gate; gate != nil {
 		release, err := gate(ctx, w.t)
 		if err != nil {
 			return

@@ -49,8 +49,7 @@ func (c *callbackCtx) callbacks() int {
 func TestUnsubscribeReleasesContextCallback(t *testing.T) {
 	self := cluster.Member{Name: "a", Addr: "127.0.0.1:0"}
 	mesh := cluster.NewMesh(self, testSecret, cluster.NewStaticDiscovery(self), cluster.Options{}, testLog(), nil)
-	svc := changes.NewService(nil, nil, testLog(), nil)
-	l := New(Config{Mesh: mesh, Service: svc, Tenants: func(string) (*tenant.Tenant, bool) { return nil, false }, Log: testLog()})
+	l := New(Config{Mesh: mesh, Tenants: func(string) (*tenant.Tenant, bool) { return nil, false }, Log: testLog()}, bareService)
 	bindings, err := changes.ParseBindings(json.RawMessage(`[{"event":"*","schema":"public"}]`))
 	if err != nil {
 		t.Fatal(err)

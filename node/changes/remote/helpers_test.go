@@ -127,8 +127,11 @@ func (c *testCluster) startNode(i int, ln net.Listener) *testNode {
 		cluster.Options{Listener: ln, PingInterval: 200 * time.Millisecond, DeadAfter: 2 * time.Second}, log, nil)
 	owner := NewMeshOwner(OwnerConfig{Mesh: mesh, Tenants: tenants, Warmup: 300 * time.Millisecond, Members: disc.Members, Log: log})
 	mgr := tenantdb.NewManager(log, tenantdb.Options{JanitorInterval: -1, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second})
-	svc := changes.NewService(mgr, owner, log, prometheus.NewRegistry())
-	layer := New(Config{Mesh: slowClaims{mesh, c.claimDelay}, Service: svc, Tenants: tenants, Log: log})
+	layer := New(Config{Mesh: slowClaims{mesh, c.claimDelay}, Tenants: tenants, Log: log},
+		func(gate changes.StreamGate, barrier changes.Barrier) *changes.Service {
+			return changes.NewService(mgr, owner, log, prometheus.NewRegistry(), changes.Hooks{Gate: gate, Barrier: barrier})
+		})
+	svc := layer.Service()
 	n := &testNode{name: self.Name, mesh: mesh, owner: owner, svc: svc, layer: layer}
 	n.stop = runAll(c.t, mgr.Close, mesh.Run, owner.Run, layer.Run, svc.Run)
 	svc.Watch(tn)

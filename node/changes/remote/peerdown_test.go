@@ -66,8 +66,7 @@ func TestLateDownOfRestartedPeerAsksForResync(t *testing.T) {
 	newOwner := cluster.Member{Name: "owner", Region: "local", Epoch: 2}
 	mesh := &fakeMesh{self: cluster.Member{Name: "self", Region: "local", Epoch: 1}, peers: []cluster.Member{newOwner}}
 	tn := &tenant.Tenant{ExternalID: "t1", PostgresChanges: true}
-	l := New(Config{Mesh: mesh, Service: changes.NewService(nil, nil, testLog(), nil), Log: testLog(),
-		Tenants: func(string) (*tenant.Tenant, bool) { return tn, true }})
+	l := New(Config{Mesh: mesh, Log: testLog(), Tenants: func(string) (*tenant.Tenant, bool) { return tn, true }}, bareService)
 	unsub := l.Subscribe(context.Background(), tn, map[string]any{"role": "anon"},
 		mustParseBindings(t, `[{"event":"*","schema":"public","table":"x"}]`), nopSub{})
 	defer unsub()
@@ -96,6 +95,11 @@ func (m *fakeMesh) sentCount(peer string, typ byte) int {
 		}
 	}
 	return n
+}
+
+// bareService is a layer's Service without pools or metrics (tests that never stream).
+func bareService(gate changes.StreamGate, barrier changes.Barrier) *changes.Service {
+	return changes.NewService(nil, nil, testLog(), nil, changes.Hooks{Gate: gate, Barrier: barrier})
 }
 
 func mustParseBindings(t *testing.T, raw string) []changes.Binding {

@@ -45,8 +45,7 @@ type Mesh interface {
 
 // Config configures a Layer.
 type Config struct {
-	Mesh    Mesh
-	Service *changes.Service
+	Mesh Mesh
 	// Tenants resolves a tenant by external id (registrations from other nodes name it).
 	Tenants func(externalID string) (*tenant.Tenant, bool)
 	// ClaimTimeout bounds how long a starting stream waits for the peers' registrations
@@ -87,9 +86,15 @@ type Layer struct {
 	dirty     map[string]map[string]bool // tenant → peer → a send failed
 }
 
-// New registers the mesh handlers and the Service hooks; call it before the mesh and the
-// Service run.
-func New(cfg Config) *Layer {
+// NewService builds the node's changes.Service with the layer's hooks (changes.Hooks Gate and
+// Barrier) and whatever else the node gives it.
+type NewService func(gate changes.StreamGate, barrier changes.Barrier) *changes.Service
+
+// New builds the layer and, through newService, the changes.Service it routes: the layer gates the
+// Service's streams and subscribes through it, a true cycle, closed here before either is used
+// so that neither is patched after construction. It registers the mesh handlers; call it before
+// the mesh and the Service run.
+func New(cfg Config, newService NewService) *Layer {
 	if cfg.ClaimTimeout <= 0 {
 		cfg.ClaimTimeout = 3 * time.Second
 	}
@@ -101,21 +106,23 @@ func New(cfg Config) *Layer {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	l := &Layer{
-		cfg: cfg, mesh: cfg.Mesh, svc: cfg.Service, self: cfg.Mesh.Self(), ctx: ctx, stop: stop,
+		cfg: cfg, mesh: cfg.Mesh, self: cfg.Mesh.Self(), ctx: ctx, stop: stop,
 		log:  cfg.Log.With("component", "changes.remote"),
 		wake: make(chan struct{}), subs: map[uint64]*clientSub{}, byTenant: map[string]map[uint64]*clientSub{},
 		claimants: map[string]map[string]bool{}, hosted: map[hostKey]*hosted{}, claims: map[string]*claimState{},
 		acks: map[uint64]*ackWait{}, dirty: map[string]map[string]bool{},
 	}
+	l.svc = newService(l.gate, l.barrier)
 	cfg.Mesh.Handle(cluster.TypeChange, l.onChange)
 	cfg.Mesh.Handle(cluster.TypeChangeSystem, l.onSystem)
 	cfg.Mesh.Handle(cluster.TypeChangeRegister, l.onRegister)
 	cfg.Mesh.Handle(cluster.TypeChangeUnreg, l.onUnreg)
 	cfg.Mesh.Handle(cluster.TypeChangeControl, l.onControl)
-	cfg.Service.SetStreamGate(l.gate)
-	cfg.Service.SetBarrier(l.barrier)
 	return l
 }
+
+// Service is the changes.Service New built.
+func (l *Layer) Service() *changes.Service { return l.svc }
 
 // Run follows peer ups and downs until ctx ends, then drops the registrations of other nodes.
 func (l *Layer) Run(ctx context.Context) error {
