@@ -12,79 +12,48 @@ import (
 
 	"github.com/realtimeops/realtime/node/changes"
 	"github.com/realtimeops/realtime/node/changes/remote"
-	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/cluster"
-	"github.com/realtimeops/realtime/node/meshrelay"
 	"github.com/realtimeops/realtime/node/nodeconfig"
 	"github.com/realtimeops/realtime/node/placement"
-	"github.com/realtimeops/realtime/node/presence"
-	"github.com/realtimeops/realtime/node/pubsub"
-	"github.com/realtimeops/realtime/node/tenant"
 )
 
-// clusterParts is the running cluster layer of a node.
-type clusterParts struct {
-	mesh     *cluster.Mesh
-	disc     cluster.Discovery
-	counters *cluster.Counters
-	wiring   *meshrelay.Relay
-	changes  []runner // Postgres Changes ownership and routing (changesOwner, routeChanges)
-}
-
-// changesOwner decides which tenants' WAL this node streams. The operator's assignment (Kubernetes
-// tenant source) stays; without the operator every node computes placement over the live members.
-// The nodes' shared RTT figures (rttOf) and the margin feed that placement.
-func (c *clusterParts) changesOwner(src *tenantSource, mapping map[string]string, rttOf func(node, endpoint string) float64, marginMs float64, log *slog.Logger) changes.Owner {
-	if _, standalone := src.owner.(changes.AlwaysOwner); !standalone {
-		return src.owner
-	}
-	policy := placement.DefaultPolicy
-	policy.MarginMs = marginMs
-	o := remote.NewMeshOwner(remote.OwnerConfig{Mesh: c.mesh, Tenants: src.registry.Get, Mapping: mapping,
-		Members: c.disc.Members, RTT: rttOf, Policy: &policy, Log: log})
-	c.changes = append(c.changes, o.Run)
-	return o
-}
-
-// routeChanges registers the node's Postgres Changes subscriptions with each tenant's WAL owner
-// and serves the other nodes' subscriptions for the tenants this node streams.
-func (c *clusterParts) routeChanges(newChanges remote.NewService, reg tenant.Registry, log *slog.Logger) *remote.Layer {
-	l := remote.New(remote.Config{Mesh: c.mesh, Tenants: reg.Get, Log: log}, newChanges)
-	c.changes = append(c.changes, l.Run)
-	return l
-}
-
-// newCluster builds discovery, mesh and wiring; nil when the node runs alone.
-func newCluster(cfg config, log *slog.Logger, reg prometheus.Registerer, broker *pubsub.Broker, tracker *presence.CRDTTracker, users *channel.Users) (*clusterParts, error) {
+// newMesh builds discovery and the authenticated mesh to the other nodes; nil, nil when the node
+// runs alone.
+func newMesh(cfg config, epoch int64, log *slog.Logger, reg prometheus.Registerer) (*cluster.Mesh, cluster.Discovery, error) {
 	c := cfg.Cluster
 	if !c.Enabled() {
-		return nil, nil // Load checked the secret and address of an enabled cluster
+		return nil, nil, nil // Load checked the secret and address of an enabled cluster
 	}
-	secret := []byte(c.Secret)
-	self := cluster.Member{Name: cfg.NodeName, Region: cfg.Region, Addr: c.Addr, Epoch: tracker.Replica().Epoch}
+	self := cluster.Member{Name: cfg.NodeName, Region: cfg.Region, Addr: c.Addr, Epoch: epoch}
 	disc, err := newDiscovery(c, self, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	opts := cluster.Options{ListenAddr: c.Addr}
 	if files := cfg.TLS; files.Enabled() {
 		if opts.ServerTLS, err = serverTLSConfig(files); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if opts.ClientTLS, err = clientTLSConfig(files); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	mesh := cluster.NewMesh(self, secret, disc, opts, log, reg)
-	counters := cluster.NewCounters(mesh, cluster.CountersOptions{Local: users.Snapshot})
-	// realtime_connections_connected_cluster is exported once, by channel.Metrics over deps.Users,
-	// which meshrelay completes with the other nodes' counts (a second registration made every
-	// clustered node panic at start, "previously registered descriptor", seen in real pods).
-	w := meshrelay.New(meshrelay.Config{
-		Mesh: mesh, Broker: broker, Tracker: tracker, Users: users, Counters: counters,
-		BroadcastPeriod: c.PresencePulse, DownPeriod: c.PresenceDown, Log: log, Registerer: reg,
-	})
-	return &clusterParts{mesh: mesh, disc: disc, counters: counters, wiring: w}, nil
+	return cluster.NewMesh(self, []byte(c.Secret), disc, opts, log, reg), disc, nil
+}
+
+// meshOwner decides which tenants' WAL this node streams. The operator's assignment (Kubernetes
+// tenant source) and a node alone keep the source's owner; without the operator every clustered
+// node computes placement over the live members, fed by the nodes' shared RTT figures (rttOf)
+// and the margin. run is the mesh owner's runner (nil when the source's owner stays).
+func meshOwner(cfg config, src *tenantSource, mesh *cluster.Mesh, disc cluster.Discovery, rttOf func(node, endpoint string) float64, log *slog.Logger) (o changes.Owner, run runner) {
+	if _, standalone := src.owner.(changes.AlwaysOwner); !standalone || mesh == nil {
+		return src.owner, nil
+	}
+	policy := placement.DefaultPolicy
+	policy.MarginMs = cfg.RTT.MarginMs
+	mo := remote.NewMeshOwner(remote.OwnerConfig{Mesh: mesh, Tenants: src.registry.Get, Mapping: cfg.RegionMapping,
+		Members: disc.Members, RTT: rttOf, Policy: &policy, Log: log})
+	return mo, mo.Run
 }
 
 func newDiscovery(c nodeconfig.Cluster, self cluster.Member, log *slog.Logger) (cluster.Discovery, error) {

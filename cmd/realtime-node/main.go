@@ -55,7 +55,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 			l.Close()
 			return err
 		}
-		n.runners = append(n.runners, adminServer(al, n.server.AdminHandler(), log))
+		n.runners = append(n.runners, adminServer(al, n.admin, log))
 		log.Info("admin endpoints (/metrics, /status) listening", "addr", al.Addr().String())
 	}
 	log.Info("realtime node listening", "addr", l.Addr().String(), "node", cfg.NodeName, "region", cfg.Region)

@@ -5,18 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/realtimeops/realtime/node/auth"
 	"github.com/realtimeops/realtime/node/changes"
+	"github.com/realtimeops/realtime/node/changes/remote"
 	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/channeldb"
+	"github.com/realtimeops/realtime/node/cluster"
 	"github.com/realtimeops/realtime/node/limiter"
+	"github.com/realtimeops/realtime/node/meshrelay"
 	"github.com/realtimeops/realtime/node/presence"
 	"github.com/realtimeops/realtime/node/pubsub"
 	"github.com/realtimeops/realtime/node/rtt"
@@ -26,79 +27,80 @@ import (
 	"github.com/realtimeops/realtime/node/tenantdb"
 )
 
-// runner is a long-running part of the node, owned by run's errgroup and stopped by its context.
-type runner func(context.Context) error
-
-// node wires the node's services together.
-type node struct {
-	log     *slog.Logger
-	tenants tenant.Registry
-	server  *server.Server
-	pools   *tenantdb.Manager
-	runners []runner
-}
-
+// newNode is the node's composition root. It builds every part once, with its dependencies as
+// constructor arguments and in dependency order, and hands them to the node's lifetimes (node.run:
+// the runners, then the HTTP server until it drained, then the pools). Nothing is patched after
+// construction. Parts that need each other are built together by one constructor, before anything
+// runs: meshrelay.NewBroker (the broker and the cluster bus), meshrelay.NewUsers (user counts and
+// their gossip), remote.New (the changes Service and the layer that gates it and subscribes
+// through it). Without a cluster (mesh == nil) the node runs alone.
 func newNode(cfg config, log *slog.Logger) (*node, error) {
 	log, recentErrors := inspectorLog(cfg, log)
+	metricsKeys, err := metricsKeySet(cfg.MetricsJWTSecret)
+	if err != nil {
+		return nil, err
+	}
 	src, err := newTenantSource(cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	broker := pubsub.NewBroker()
-	rates := limiter.NewTenants(tenantLimits(src.registry))
-	tracker := presence.NewLocal(presence.ReplicaID{Node: cfg.NodeName, Epoch: time.Now().UnixNano()}, channel.PresenceRelay(broker, log))
-	deps := &channel.Deps{
-		Tenants: src.registry, Broker: broker, Presence: tracker, Rates: rates, Users: channel.NewUsers(),
-		Metrics: channel.NewMetrics(reg), Log: log,
-	}
-	cl, err := newCluster(cfg, log, reg, broker, tracker, deps.Users)
+	replica := presence.ReplicaID{Node: cfg.NodeName, Epoch: time.Now().UnixNano()}
+
+	// The cluster mesh first: the broker, the user counts, presence, RTT sharing and the changes
+	// layer register their message types on it.
+	mesh, disc, err := newMesh(cfg, replica.Epoch, log, reg)
 	if err != nil {
 		return nil, err
 	}
+	broker, users := pubsub.NewBroker(nil), channel.NewUsers(nil)
+	var counters *cluster.Counters
+	if mesh != nil {
+		broker = meshrelay.NewBroker(mesh, log)
+		users, counters = meshrelay.NewUsers(mesh)
+	}
+	rates := limiter.NewTenants(tenantLimits(src.registry))
+	tracker := presence.NewLocal(replica, channel.PresenceRelay(broker, log))
+	var relay *meshrelay.Relay
+	if mesh != nil {
+		relay = meshrelay.New(meshrelay.Config{Mesh: mesh, Tracker: tracker, BroadcastPeriod: cfg.Cluster.PresencePulse,
+			DownPeriod: cfg.Cluster.PresenceDown, Log: log, Registerer: reg})
+	}
+	metrics := channel.NewMetrics(reg)
+	rt := newRTT(cfg, src, mesh, reg)
 	pools := tenantdb.NewManager(log, tenantdb.Options{})
 	access := &channeldb.Access{Pools: pools}
-	deps.Database, deps.Authorizer, deps.Replayer = access, access, access
-	rt := newRTT(cfg, src, cl, reg)
-	owner := src.owner
-	if cl != nil {
-		owner = cl.changesOwner(src, cfg.RegionMapping, rt.rttOf(), cfg.RTT.MarginMs, log)
-	}
-	newChanges := func(gate changes.StreamGate, barrier changes.Barrier) *changes.Service {
-		return changes.NewService(pools, owner, log, reg, changes.Hooks{
-			Gate: gate, Barrier: barrier,
-			Sink: channeldb.BroadcastSink(broker, rates),
-			Timing: func(t *tenant.Tenant, ins, committed time.Time) {
-				deps.Metrics.ObserveDBBroadcast(t.ExternalID, ins, committed)
-			},
-		})
-	}
+
+	// Postgres Changes: who streams which tenant's WAL (the operator's assignment, or placement over
+	// the mesh), the Service, and in a cluster the layer routing subscriptions to each tenant's owner.
+	hooks := changes.Hooks{Sink: channeldb.BroadcastSink(broker, rates), Timing: func(t *tenant.Tenant, ins, committed time.Time) {
+		metrics.ObserveDBBroadcast(t.ExternalID, ins, committed)
+	}}
+	owner, ownerRun := meshOwner(cfg, src, mesh, disc, rt.rttOf(), log)
 	var cdc *changes.Service
-	var flush server.FlushFunc
-	if cl != nil {
-		layer := cl.routeChanges(newChanges, src.registry, log)
-		cdc = layer.Service()
-		deps.Changes = channeldb.Changes{Service: cdc, Router: layer}
-		flush = layer.Flush
+	var layer *remote.Layer
+	dbChanges, flush := channeldb.Changes{}, server.FlushFunc(nil)
+	if mesh == nil {
+		cdc = changes.NewService(pools, owner, log, reg, hooks)
+		dbChanges, flush = channeldb.Changes{Service: cdc}, aloneFlush(cdc)
 	} else {
-		cdc = newChanges(nil, nil)
-		deps.Changes = channeldb.Changes{Service: cdc}
-		flush = func(ctx context.Context, id string) error {
-			if err := cdc.Flush(ctx, id); err != nil && !errors.Is(err, changes.ErrNotStreaming) {
-				return err
-			}
-			return nil // alone, a tenant not streamed here has no changes to wait for
-		}
+		layer = remote.New(remote.Config{Mesh: mesh, Tenants: src.registry.Get, Log: log}, func(gate changes.StreamGate, barrier changes.Barrier) *changes.Service {
+			h := hooks
+			h.Gate, h.Barrier = gate, barrier
+			return changes.NewService(pools, owner, log, reg, h)
+		})
+		cdc = layer.Service()
+		dbChanges, flush = channeldb.Changes{Service: cdc, Router: layer}, layer.Flush
 	}
 	if src.bind != nil {
-		src.bind(cdc)
+		src.bind(cdc) // the Kubernetes source keeps a tenant's Lease while its stream runs
 	}
 	watchDatabases(src.registry, cdc, pools)
 
-	metricsKeys, err := metricsKeySet(cfg.MetricsJWTSecret)
-	if err != nil {
-		return nil, err
+	deps := &channel.Deps{
+		Tenants: src.registry, Broker: broker, Presence: tracker, Rates: rates, Users: users, Metrics: metrics, Log: log,
+		Database: access, Authorizer: access, Replayer: access, Changes: dbChanges,
 	}
 	srv := server.New(deps, server.Options{
 		MetricsKeys:    metricsKeys,
@@ -108,27 +110,41 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		Flush:          flush,
 		Gatherer:       reg,
 		Log:            log,
-		Status:         statusFunc(cdc, cl, rt.prober),
+		Status:         statusFunc(cdc, mesh, relay, rt.prober),
 		Inspector:      inspectorOptions(cfg, log, recentErrors),
 		Socket: socket.Options{
 			MaxFrameBytes: 5_000_000, IdleTimeout: 60 * time.Second, QueueFrames: 4096, QueueBytes: 16 << 20,
 			WriteTimeout: 10 * time.Second, ErrorBackoff: cfg.ChannelErrorBackoff, Metrics: socket.NewMetrics(reg), Log: log,
 		},
 	})
-	n := &node{log: log, tenants: src.registry, server: srv, pools: pools}
+
+	n := &node{log: log, tenants: src.registry, admin: srv.AdminHandler(), serve: srv.Serve, closers: []func(){pools.Close}}
 	n.runners = append(n.runners, src.runners...)
 	if cfg.DebugAddr != "" {
 		n.runners = append(n.runners, debugServer(cfg.DebugAddr))
 	}
-	if cl != nil {
-		n.runners = append(n.runners, cl.disc.Run, cl.mesh.Run, cl.counters.Run, cl.wiring.Run)
-		n.runners = append(n.runners, cl.changes...)
+	if mesh != nil {
+		n.runners = append(n.runners, disc.Run, mesh.Run, counters.Run, relay.Run)
+		if ownerRun != nil {
+			n.runners = append(n.runners, ownerRun)
+		}
+		n.runners = append(n.runners, layer.Run)
 	}
 	n.runners = append(n.runners, rt.prober.Run, cdc.Run, func(ctx context.Context) error {
 		rates.Run(ctx, limiter.TickSeconds*time.Second)
 		return nil
 	})
 	return n, nil
+}
+
+// aloneFlush is a node alone's drain flush: only its own stream can owe changes.
+func aloneFlush(cdc *changes.Service) server.FlushFunc {
+	return func(ctx context.Context, id string) error {
+		if err := cdc.Flush(ctx, id); err != nil && !errors.Is(err, changes.ErrNotStreaming) {
+			return err
+		}
+		return nil // alone, a tenant not streamed here has no changes to wait for
+	}
 }
 
 // metricsKeySet protects /metrics with METRICS_JWT_SECRET when it is set (docs/protocol.md#health-endpoints); without it the
@@ -144,12 +160,12 @@ func metricsKeySet(secret string) (*auth.KeySet, error) {
 	return keys, nil
 }
 
-func statusFunc(cdc *changes.Service, cl *clusterParts, prober *rtt.Prober) func() map[string]any {
+func statusFunc(cdc *changes.Service, mesh *cluster.Mesh, relay *meshrelay.Relay, prober *rtt.Prober) func() map[string]any {
 	return func() map[string]any {
 		out := map[string]any{"replication": cdc.Status(), "databaseRTT": prober.Figures()}
-		if cl != nil {
-			out["peers"] = cl.mesh.Peers()
-			out["presenceReplicas"] = cl.wiring.Status()
+		if mesh != nil {
+			out["peers"] = mesh.Peers()
+			out["presenceReplicas"] = relay.Status()
 		}
 		return out
 	}
@@ -189,33 +205,4 @@ func watchDatabases(reg tenant.Registry, cdc *changes.Service, pools *tenantdb.M
 		}
 		watch(e.New)
 	})
-}
-
-// run serves until ctx ends. The runners (changes streams, mesh, cluster layers, tenant source)
-// outlive the HTTP server's drain: sockets still open during the drain window must keep
-// receiving changes until they are closed, and a WAL owner keeps its Lease (and its stream)
-// until then. Stopping them with ctx lost every change committed during the drain for the
-// clients still connected (found by the real-cluster drain and rolling-update drills).
-func (n *node) run(ctx context.Context, l net.Listener) error {
-	rctx, stopRunners := context.WithCancel(context.Background())
-	defer stopRunners()
-	g, gctx := errgroup.WithContext(rctx)
-	for _, r := range n.runners {
-		g.Go(func() error { return r(gctx) })
-	}
-	sctx, stopServer := context.WithCancel(ctx)
-	defer stopServer()
-	stop := context.AfterFunc(gctx, stopServer) // a failed runner stops the node
-	defer stop()
-	serveErr := n.server.Serve(sctx, l)
-	stopRunners()
-	err := g.Wait()
-	n.pools.Close()
-	if err == nil {
-		err = serveErr
-	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("node: %w", err)
-	}
-	return nil
 }

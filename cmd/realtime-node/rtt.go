@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/realtimeops/realtime/node/cluster"
 	"github.com/realtimeops/realtime/node/rtt"
 	"github.com/realtimeops/realtime/node/tenant"
 )
@@ -18,15 +19,15 @@ type rttParts struct {
 	publishers []func(map[string]rtt.Figure)
 }
 
-func newRTT(cfg config, src *tenantSource, cl *clusterParts, promReg prometheus.Registerer) *rttParts {
+func newRTT(cfg config, src *tenantSource, mesh *cluster.Mesh, promReg prometheus.Registerer) *rttParts {
 	p := &rttParts{}
 	reg := src.registry
 	if src.publishRTT != nil {
 		p.publishers = append(p.publishers, src.publishRTT)
 	}
-	if cl != nil {
+	if mesh != nil {
 		// A peer's table older than 4 rounds is ignored (a peer that stopped measuring).
-		p.share = rtt.NewShare(cl.mesh, 4*cfg.RTT.Interval+10*time.Second)
+		p.share = rtt.NewShare(mesh, 4*cfg.RTT.Interval+10*time.Second)
 		p.publishers = append(p.publishers, p.share.Publish)
 	}
 	p.prober = rtt.NewProber(rtt.Config{

@@ -10,8 +10,7 @@ import (
 func TestConnectedClusterGauge(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	u := NewUsers()
-	u.Remote = func(tenant string) int { return map[string]int{"a": 2}[tenant] }
+	u := NewUsers(func(tenant string) int { return map[string]int{"a": 2}[tenant] })
 	u.Add("a", 1)
 	u.Add("b", 1)
 	m.BindUsers(u)

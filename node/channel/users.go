@@ -4,16 +4,18 @@ import "sync"
 
 // Users counts, per tenant, the sockets with at least one joined channel (the concurrent-users
 // limit): the node's one record of them, which the cluster layer gossips (cluster.Counters reads
-// Snapshot) and completes with the other nodes' counts (Remote).
+// Snapshot) and completes with the other nodes' counts (remote).
 type Users struct {
-	mu    sync.Mutex
-	local map[string]int
-	// Remote is set by the cluster layer: the other nodes' counts.
-	Remote func(tenant string) int
+	mu     sync.Mutex
+	local  map[string]int
+	remote func(tenant string) int
 }
 
-// NewUsers returns an empty counter.
-func NewUsers() *Users { return &Users{local: map[string]int{}} }
+// NewUsers returns an empty counter; remote gives the other nodes' counts (cluster.Counters.Remote,
+// nil for a node alone).
+func NewUsers(remote func(tenant string) int) *Users {
+	return &Users{local: map[string]int{}, remote: remote}
+}
 
 // Add changes the local count of tenant by delta.
 func (u *Users) Add(tenant string, delta int) {
@@ -35,8 +37,8 @@ func (u *Users) Local(tenant string) int {
 // Total is the cluster-wide count for tenant.
 func (u *Users) Total(tenant string) int {
 	n := u.Local(tenant)
-	if u.Remote != nil {
-		n += u.Remote(tenant)
+	if u.remote != nil {
+		n += u.remote(tenant)
 	}
 	return n
 }

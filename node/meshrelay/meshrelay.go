@@ -12,19 +12,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/cluster"
 	"github.com/realtimeops/realtime/node/presence"
-	"github.com/realtimeops/realtime/node/pubsub"
 )
 
 // Config are the parts to connect and the presence timing knobs.
 type Config struct {
-	Mesh     *cluster.Mesh
-	Broker   *pubsub.Broker
-	Tracker  *presence.CRDTTracker
-	Users    *channel.Users
-	Counters *cluster.Counters
+	Mesh    *cluster.Mesh
+	Tracker *presence.CRDTTracker
 	// BroadcastPeriod is how often presence deltas (or heartbeats) go out; default 1.5 s.
 	BroadcastPeriod time.Duration
 	// DownPeriod is how long a node may be unreachable before its presences leave; default 5 s
@@ -37,10 +32,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// Relay is the running connection; create it before the mesh runs (it registers handlers).
+// Relay replicates presence over the mesh; create it before the mesh runs (it registers handlers).
 type Relay struct {
 	cfg Config
-	bus *cluster.Bus
 
 	stateSync    prometheus.Histogram // time to merge a full state from a peer
 	replicasDown prometheus.Counter
@@ -49,7 +43,7 @@ type Relay struct {
 	missing map[presence.ReplicaID]time.Time // replicas whose node is not connected, since when
 }
 
-// New registers the mesh handlers and the broker forwarder.
+// New registers the presence handlers on the mesh.
 func New(cfg Config) *Relay {
 	if cfg.BroadcastPeriod <= 0 {
 		cfg.BroadcastPeriod = presence.DefaultBroadcastPeriod
@@ -69,42 +63,10 @@ func New(cfg Config) *Relay {
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(w.stateSync, w.replicasDown)
 	}
-	w.bus = cluster.NewBus(cfg.Mesh, cluster.TypeBroadcast, w.deliver)
-	cfg.Broker.SetForwarder(w.forward)
 	cfg.Mesh.Handle(cluster.TypePresenceDelta, w.onDelta)
 	cfg.Mesh.Handle(cluster.TypePresenceState, w.onState)
 	cfg.Mesh.Handle(cluster.TypePresenceAsk, w.onAsk)
-	if cfg.Users != nil && cfg.Counters != nil {
-		cfg.Users.Remote = cfg.Counters.Remote
-	}
 	return w
-}
-
-// wireBufs recycles forward's encoding buffer: Bus.Publish copies the payload into its envelope,
-// so the buffer is free again once Publish returns, and every publish would otherwise allocate it.
-var wireBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledWire keeps one huge message from pinning its buffer in the pool.
-const maxPooledWire = 64 << 10
-
-// forward sends a locally published message to the other nodes, encoded once.
-func (w *Relay) forward(m *pubsub.Message) {
-	buf := wireBufs.Get().(*[]byte)
-	*buf = m.AppendWire((*buf)[:0])
-	w.bus.Publish(m.Topic, *buf)
-	if cap(*buf) <= maxPooledWire {
-		wireBufs.Put(buf)
-	}
-}
-
-// deliver hands a message from another node to this node's subscribers.
-func (w *Relay) deliver(origin, _ string, payload []byte) {
-	m, err := pubsub.DecodeWire(payload)
-	if err != nil {
-		w.cfg.Log.Warn("dropping malformed cluster message", "from", origin, "err", err)
-		return
-	}
-	w.cfg.Broker.PublishLocal(m)
 }
 
 // Run replicates presence until ctx ends: deltas every period, full state to peers that come up,

@@ -21,11 +21,11 @@ type Broker struct {
 	forward Forwarder
 }
 
-// NewBroker returns an empty broker.
-func NewBroker() *Broker { return &Broker{topics: map[string][]Subscriber{}} }
-
-// SetForwarder installs the cluster forwarder; call before serving traffic.
-func (b *Broker) SetForwarder(f Forwarder) { b.forward = f }
+// NewBroker returns an empty broker that hands every Publish to forward as well (nil: a node
+// alone). The forwarder is fixed here: nothing installs one while messages are published.
+func NewBroker(forward Forwarder) *Broker {
+	return &Broker{topics: map[string][]Subscriber{}, forward: forward}
+}
 
 // Subscribe adds s to topic (idempotent per subscriber id).
 func (b *Broker) Subscribe(topic string, s Subscriber) {

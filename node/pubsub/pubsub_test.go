@@ -22,7 +22,7 @@ func (s *sub) Deliver(m *Message) {
 }
 
 func TestPublishExcludesSenderAndTopics(t *testing.T) {
-	b := NewBroker()
+	b := NewBroker(nil)
 	a, c, other := &sub{id: 1}, &sub{id: 2}, &sub{id: 3}
 	b.Subscribe("t:room", a)
 	b.Subscribe("t:room", a) // idempotent
@@ -68,7 +68,7 @@ func TestFramesPerVersion(t *testing.T) {
 }
 
 func BenchmarkPublish1000(b *testing.B) {
-	br := NewBroker()
+	br := NewBroker(nil)
 	for i := 1; i <= 1000; i++ {
 		br.Subscribe("t:room", &nopSub{id: uint64(i)})
 	}

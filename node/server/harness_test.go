@@ -85,10 +85,10 @@ func newHarnessOpts(t *testing.T, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	broker := pubsub.NewBroker()
+	broker := pubsub.NewBroker(nil)
 	deps := &channel.Deps{
 		Tenants: tenants, Broker: broker, Rates: limiter.NewTenants(func(string) (int, int, int) { return 100, 100, 1000 }),
-		Users: channel.NewUsers(), Metrics: channel.NewMetrics(reg), Log: log,
+		Users: channel.NewUsers(nil), Metrics: channel.NewMetrics(reg), Log: log,
 		Presence: presence.NewLocal(presence.ReplicaID{Node: "test", Epoch: 1}, channel.PresenceRelay(broker, log)),
 	}
 	if wire != nil {

@@ -68,7 +68,7 @@ func newHarness(t *testing.T, edit func(*Options)) *harness {
 	if edit != nil {
 		edit(h.opts)
 	}
-	deps := &channel.Deps{Users: channel.NewUsers(), Broker: pubsub.NewBroker()}
+	deps := &channel.Deps{Users: channel.NewUsers(nil), Broker: pubsub.NewBroker(nil)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := Accept(w, r, Params{Version: phoenix.V2, Tenant: &tenant.Tenant{ExternalID: "acme"}}, deps, h.opts)
 		if err != nil {
