@@ -15,9 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 // Peer is one entry of a static --cluster-peers list.
@@ -58,15 +59,9 @@ type Node struct {
 	bin         string
 
 	mu   sync.Mutex
-	proc *process // current process, nil before the first start
+	proc *testutil.Proc // current process, nil before the first start
 	logs lockedBuffer
 	gen  int // how many processes were started
-}
-
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
 }
 
 // StartNode starts spec's process, waits until /readyz answers and stops it when the test ends
@@ -139,10 +134,10 @@ func (n *Node) Logs() string { return n.logs.String() }
 func (n *Node) Pid() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.proc == nil || n.proc.exited() {
+	if n.proc == nil || n.proc.Exited() {
 		return 0
 	}
-	return n.proc.cmd.Process.Pid
+	return n.proc.Cmd.Process.Pid
 }
 
 func (n *Node) args() []string {
@@ -192,7 +187,7 @@ func (n *Node) clusterArgs() []string {
 // /readyz. It fails if a process of this node is still running.
 func (n *Node) Start() error {
 	n.mu.Lock()
-	if n.proc != nil && !n.proc.exited() {
+	if n.proc != nil && !n.proc.Exited() {
 		n.mu.Unlock()
 		return errors.New("a process of this node is still running")
 	}
@@ -203,64 +198,45 @@ func (n *Node) Start() error {
 		"CLUSTER_SECRET="+n.Spec.Secret)
 	cmd.Env = append(cmd.Env, n.Spec.Env...)
 	cmd.Stdout, cmd.Stderr = &n.logs, &n.logs
-	if err := cmd.Start(); err != nil {
+	p, err := testutil.Start(cmd)
+	if err != nil {
 		n.mu.Unlock()
-		return fmt.Errorf("start %s: %w", n.bin, err)
+		return err
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
 	n.proc = p
 	n.mu.Unlock()
 	return n.waitReady(p, 20*time.Second)
 }
 
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // Kill ends the process with SIGKILL, as a crash would, and waits until it is gone.
 func (n *Node) Kill() {
-	n.signal(syscall.SIGKILL, 0)
+	if p := n.current(); p != nil {
+		p.Kill()
+	}
 }
 
 // Stop ends the process with SIGTERM (SIGKILL after 5 s). Safe to call when nothing runs.
 func (n *Node) Stop() {
-	n.signal(syscall.SIGTERM, 5*time.Second)
+	if p := n.current(); p != nil {
+		p.Stop(5 * time.Second)
+	}
 }
 
-func (n *Node) signal(sig syscall.Signal, grace time.Duration) {
+// current is the node's process, nil before the first start.
+func (n *Node) current() *testutil.Proc {
 	n.mu.Lock()
-	p := n.proc
-	n.mu.Unlock()
-	if p == nil || p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(sig)
-	if grace == 0 {
-		<-p.done
-		return
-	}
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	defer n.mu.Unlock()
+	return n.proc
 }
 
-func (n *Node) waitReady(p *process, timeout time.Duration) error {
+func (n *Node) waitReady(p *testutil.Proc, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var last error
 	for {
 		select {
-		case <-p.done:
-			return fmt.Errorf("node exited during startup: %v", p.err)
+		case <-p.Done():
+			return fmt.Errorf("node exited during startup: %v", p.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("no 200 from /readyz within %s (last: %v)", timeout, last)
 		case <-time.After(50 * time.Millisecond):
@@ -276,15 +252,8 @@ func (n *Node) waitReady(p *process, timeout time.Duration) error {
 	}
 }
 
-// FreePort returns a port that was free on ip a moment ago.
-func FreePort(ip string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port on %s: %w", ip, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// FreePort returns a port that was free on ip a moment ago (internal/testutil.FreePort).
+func FreePort(ip string) (int, error) { return testutil.FreePort(ip) }
 
 // lockedBuffer collects process output written from two pipes and several processes.
 type lockedBuffer struct {
