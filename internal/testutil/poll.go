@@ -1,5 +1,6 @@
 // Package testutil holds the helpers the repository's tests share: polling for a condition with a
-// deadline, free loopback ports, and child processes stopped by their own PID.
+// deadline, free loopback ports, child processes stopped by their own PID, and a buffer for their
+// output.
 package testutil
 
 import (

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -73,4 +74,24 @@ func (p *Proc) Stop(grace time.Duration) {
 func (p *Proc) Kill() {
 	p.Signal(syscall.SIGKILL)
 	<-p.done
+}
+
+// StartLogged starts cmd with its output collected in the returned buffer and stops it (Stop
+// with grace) when the test ends, printing the output when the test failed. A start failure
+// fails the test.
+func StartLogged(t testing.TB, name string, cmd *exec.Cmd, grace time.Duration) (*Proc, *LockedBuffer) {
+	t.Helper()
+	logs := &LockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	p, err := Start(cmd)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		p.Stop(grace)
+		if t.Failed() {
+			t.Logf("log of %s:\n%s", name, logs.String())
+		}
+	})
+	return p, logs
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,5 +88,21 @@ func TestProcStopAndKill(t *testing.T) {
 	p.Stop(200 * time.Millisecond)
 	if !p.Exited() {
 		t.Fatal("still running after Stop")
+	}
+}
+
+// StartLogged collects both output streams and stops the process when its test ends.
+func TestStartLoggedStopsAtCleanup(t *testing.T) {
+	var p *Proc
+	t.Run("child", func(t *testing.T) {
+		var logs *LockedBuffer
+		p, logs = StartLogged(t, "sh", exec.Command("sh", "-c", "echo out; echo err >&2; exec sleep 60"), 5*time.Second)
+		Eventually(t, 5*time.Second, "both streams in the log", func() bool {
+			s := logs.String()
+			return strings.Contains(s, "out\n") && strings.Contains(s, "err\n")
+		})
+	})
+	if !p.Exited() {
+		t.Fatal("the process outlived its test")
 	}
 }

@@ -60,7 +60,7 @@ type Node struct {
 
 	mu   sync.Mutex
 	proc *testutil.Proc // current process, nil before the first start
-	logs lockedBuffer
+	logs testutil.LockedBuffer
 	gen  int // how many processes were started
 }
 
@@ -254,21 +254,3 @@ func (n *Node) waitReady(p *testutil.Proc, timeout time.Duration) error {
 
 // FreePort returns a port that was free on ip a moment ago (internal/testutil.FreePort).
 func FreePort(ip string) (int, error) { return testutil.FreePort(ip) }
-
-// lockedBuffer collects process output written from two pipes and several processes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}

@@ -124,7 +124,7 @@ func TestDrainOfNonOwnerWaitsForTheOwner(t *testing.T) {
 	}
 	other.kill(syscall.SIGTERM)
 	select {
-	case <-other.done:
+	case <-other.proc.Done():
 	case <-time.After(20 * time.Second):
 		t.Fatalf("%s did not stop within 20 s of SIGTERM", other.name)
 	}

@@ -82,7 +82,7 @@ func TestWALOwnerSIGKILL(t *testing.T) {
 	lastBefore := next.Load()
 	killedAt := time.Now()
 	owner.kill(syscall.SIGKILL)
-	<-owner.done
+	<-owner.proc.Done()
 	var survivors []*node
 	for _, n := range nodes {
 		if n != owner {

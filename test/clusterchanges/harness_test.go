@@ -1,11 +1,7 @@
 package clusterchanges
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -14,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/realtimeops/realtime/internal/changesws"
 	"github.com/realtimeops/realtime/internal/pgtest"
 	"github.com/realtimeops/realtime/internal/rowlog"
 	"github.com/realtimeops/realtime/internal/testutil"
@@ -71,26 +67,8 @@ spec:
 // node is one realtime-node process.
 type node struct {
 	name, http, admin string
-	cmd               *exec.Cmd
-	logs              *lockedBuf
-	done              chan struct{}
-}
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	proc              *testutil.Proc
+	logs              *testutil.LockedBuffer
 }
 
 // seqSQL is the table every test commits rows into, published for Postgres Changes.
@@ -147,24 +125,8 @@ func startNode(t *testing.T, bin, name, ip, dsn, cluster, tenants string, extra 
 		"--tenants", tenants, "--default-tenant", tenantID, "--log-level", "info", "--drain-window", "0s")
 	cmd.Args = append(cmd.Args, extra...)
 	cmd.Env = append(os.Environ(), "CLUSTER_SECRET=clusterchanges-test-secret-0123456789")
-	n := &node{name: name, http: httpAddr, admin: adminAddr, cmd: cmd, logs: &lockedBuf{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = n.logs, n.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() { _ = cmd.Wait(); close(n.done) }()
-	t.Cleanup(func() {
-		n.kill(syscall.SIGTERM)
-		select {
-		case <-n.done:
-		case <-time.After(15 * time.Second):
-			n.kill(syscall.SIGKILL)
-			<-n.done
-		}
-		if t.Failed() {
-			t.Logf("log of %s:\n%s", name, n.logs.String())
-		}
-	})
+	n := &node{name: name, http: httpAddr, admin: adminAddr}
+	n.proc, n.logs = testutil.StartLogged(t, name, cmd, 15*time.Second)
 	testutil.Eventually(t, 20*time.Second, name+" ready", func() bool {
 		resp, err := http.Get("http://" + httpAddr + "/healthz")
 		if err != nil {
@@ -177,13 +139,7 @@ func startNode(t *testing.T, bin, name, ip, dsn, cluster, tenants string, extra 
 }
 
 // kill signals the process itself (by its pid).
-func (n *node) kill(sig syscall.Signal) {
-	select {
-	case <-n.done:
-	default:
-		_ = n.cmd.Process.Signal(sig)
-	}
-}
+func (n *node) kill(sig syscall.Signal) { n.proc.Signal(sig) }
 
 // status reads /status: peers and whether this node streams the tenant.
 func (n *node) status() (peers int, streaming bool) {
@@ -211,77 +167,22 @@ func (n *node) status() (peers int, streaming bool) {
 	return len(st.Peers), streaming
 }
 
-// anonJWT is an HS256 token with role anon, valid for an hour.
-func anonJWT() string {
-	enc := base64.RawURLEncoding
-	head := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
-	body := enc.EncodeToString([]byte(fmt.Sprintf(`{"role":"anon","exp":%d}`, time.Now().Add(time.Hour).Unix())))
-	mac := hmac.New(sha256.New, []byte(jwtSecret))
-	mac.Write([]byte(head + "." + body))
-	return head + "." + body + "." + enc.EncodeToString(mac.Sum(nil))
-}
-
-// client is a raw Phoenix V2 WebSocket client subscribed to INSERTs on public.seq; it records
-// when each row id first arrived and the postgres_changes system messages.
+// client records when each row id of public.seq first arrived through its node and the
+// postgres_changes system messages (internal/changesws).
 type client struct{ *rowlog.Log }
 
 func subscribe(ctx context.Context, t *testing.T, n *node) *client {
-	tok := anonJWT()
+	tok := changesws.AnonJWT(jwtSecret)
 	conn, _, err := websocket.Dial(ctx, "ws://"+n.http+"/socket/websocket?vsn=2.0.0&apikey="+tok, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", n.name, err)
 	}
-	conn.SetReadLimit(1 << 20)
 	t.Cleanup(func() { _ = conn.CloseNow() })
-	join := []any{"1", "1", "realtime:seq", "phx_join", map[string]any{
-		"access_token": tok,
-		"config": map[string]any{
-			"broadcast": map[string]any{"self": false}, "presence": map[string]any{"enabled": false},
-			"private":          false,
-			"postgres_changes": []any{map[string]any{"event": "INSERT", "schema": "public", "table": "seq"}},
-		}}}
-	b, _ := json.Marshal(join)
-	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
-		t.Fatalf("join on %s: %v", n.name, err)
+	log, err := changesws.Subscribe(ctx, conn, tok, "seq")
+	if err != nil {
+		t.Fatalf("%s: %v", n.name, err)
 	}
-	c := &client{rowlog.New()}
-	go c.read(ctx, conn)
-	return c
-}
-
-func (c *client) read(ctx context.Context, conn *websocket.Conn) {
-	for {
-		_, data, err := conn.Read(ctx)
-		if err != nil {
-			return
-		}
-		var f []json.RawMessage
-		if json.Unmarshal(data, &f) != nil || len(f) < 5 {
-			continue
-		}
-		var event string
-		_ = json.Unmarshal(f[3], &event)
-		switch event {
-		case "postgres_changes":
-			var p struct {
-				Data struct {
-					Record struct {
-						ID int64 `json:"id"`
-					} `json:"record"`
-				} `json:"data"`
-			}
-			if json.Unmarshal(f[4], &p) == nil {
-				c.Row(p.Data.Record.ID)
-			}
-		case "system":
-			var p struct {
-				Extension, Status, Message string
-			}
-			if json.Unmarshal(f[4], &p) == nil && p.Extension == "postgres_changes" {
-				c.System(p.Status, p.Message)
-			}
-		}
-	}
+	return &client{log}
 }
 
 // TestMain removes the node binary conformance.BuildNode may have built for this run.

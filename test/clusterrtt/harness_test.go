@@ -3,11 +3,7 @@
 package clusterrtt
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,13 +13,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/realtimeops/realtime/internal/changesws"
 	"github.com/realtimeops/realtime/internal/rowlog"
+	"github.com/realtimeops/realtime/internal/testutil"
 )
 
 const jwtSecret = "clusterrtt-test-jwt-secret-0123456789abcdef"
@@ -117,26 +114,8 @@ func forward(t testing.TB, ln net.Listener, target string) {
 // node is one realtime-node process in its own namespace.
 type node struct {
 	name, region, ip string
-	logs             *lockedBuf
-	done             chan struct{}
-	proc             *os.Process
-}
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs             *testutil.LockedBuffer
+	proc             *testutil.Proc
 }
 
 func startNode(t testing.TB, lab *Lab, bin, leaf, peers, tenants string, extra ...string) *node {
@@ -146,25 +125,8 @@ func startNode(t testing.TB, lab *Lab, bin, leaf, peers, tenants string, extra .
 		"--admin-addr", fmt.Sprintf("%s:%d", lf.IP, adminPort), "--tenants", tenants, "--log-level", "info", "--drain-window", "0s"}
 	cmd := lab.Command(leaf, bin, append(args, extra...)...)
 	cmd.Env = append(os.Environ(), "CLUSTER_SECRET=clusterrtt-test-secret-0123456789")
-	n := &node{name: leaf, region: lf.Region, ip: lf.IP, logs: &lockedBuf{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = n.logs, n.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", leaf, err)
-	}
-	n.proc = cmd.Process
-	go func() { _ = cmd.Wait(); close(n.done) }()
-	t.Cleanup(func() {
-		_ = n.proc.Signal(syscall.SIGTERM)
-		select {
-		case <-n.done:
-		case <-time.After(10 * time.Second):
-			_ = n.proc.Kill()
-			<-n.done
-		}
-		if t.Failed() {
-			t.Logf("log of %s:\n%s", leaf, n.logs.String())
-		}
-	})
+	n := &node{name: leaf, region: lf.Region, ip: lf.IP}
+	n.proc, n.logs = testutil.StartLogged(t, leaf, cmd, 10*time.Second)
 	return n
 }
 
@@ -231,14 +193,7 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-func anonJWT() string {
-	enc := base64.RawURLEncoding
-	head := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
-	body := enc.EncodeToString([]byte(fmt.Sprintf(`{"role":"anon","exp":%d}`, time.Now().Add(time.Hour).Unix())))
-	mac := hmac.New(sha256.New, []byte(jwtSecret))
-	mac.Write([]byte(head + "." + body))
-	return head + "." + body + "." + enc.EncodeToString(mac.Sum(nil))
-}
+func anonJWT() string { return changesws.AnonJWT(jwtSecret) }
 
 // subscribe joins realtime:seq for INSERTs on public.seq of tenant through node n; the tenant is
 // named by the Host (tenant.rtt.test), the connection goes to n's address.
@@ -254,52 +209,10 @@ func subscribe(ctx context.Context, t testing.TB, n *node, tenant string) *rowlo
 	if err != nil {
 		t.Fatalf("dial %s: %v", n.name, err)
 	}
-	conn.SetReadLimit(1 << 20)
 	t.Cleanup(func() { _ = conn.CloseNow() })
-	join := []any{"1", "1", "realtime:seq", "phx_join", map[string]any{
-		"access_token": tok,
-		"config": map[string]any{
-			"broadcast": map[string]any{"self": false}, "presence": map[string]any{"enabled": false}, "private": false,
-			"postgres_changes": []any{map[string]any{"event": "INSERT", "schema": "public", "table": "seq"}},
-		}}}
-	b, _ := json.Marshal(join)
-	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
-		t.Fatalf("join on %s: %v", n.name, err)
+	log, err := changesws.Subscribe(ctx, conn, tok, "seq")
+	if err != nil {
+		t.Fatalf("%s: %v", n.name, err)
 	}
-	log := rowlog.New()
-	go read(ctx, conn, log)
 	return log
-}
-
-func read(ctx context.Context, conn *websocket.Conn, log *rowlog.Log) {
-	for {
-		_, data, err := conn.Read(ctx)
-		if err != nil {
-			return
-		}
-		var f []json.RawMessage
-		if json.Unmarshal(data, &f) != nil || len(f) < 5 {
-			continue
-		}
-		var event string
-		_ = json.Unmarshal(f[3], &event)
-		switch event {
-		case "postgres_changes":
-			var p struct {
-				Data struct {
-					Record struct {
-						ID int64 `json:"id"`
-					} `json:"record"`
-				} `json:"data"`
-			}
-			if json.Unmarshal(f[4], &p) == nil {
-				log.Row(p.Data.Record.ID)
-			}
-		case "system":
-			var p struct{ Extension, Status, Message string }
-			if json.Unmarshal(f[4], &p) == nil && p.Extension == "postgres_changes" {
-				log.System(p.Status, p.Message)
-			}
-		}
-	}
 }
