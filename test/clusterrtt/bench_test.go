@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -77,17 +78,17 @@ func BenchmarkCommitToClientByRegion(b *testing.B) {
 func BenchmarkBroadcastByRegion(b *testing.B) {
 	w := newWorld(b)
 	topic := fmt.Sprintf("realtime:lat-%d", time.Now().UnixNano())
-	pub := joinBroadcast(w.ctx, b, w.byName["eu-a"], "eutenant", topic)
+	pub := joinBroadcast(w.ctx, b, w.byName["eu-a"], "eutenant", topic, "")
 	rx := map[string]*broadcastClient{}
 	for _, leaf := range []string{"eu-b", "us-a", "ap-a"} {
-		rx[leaf] = joinBroadcast(w.ctx, b, w.byName[leaf], "eutenant", topic)
+		rx[leaf] = joinBroadcast(w.ctx, b, w.byName[leaf], "eutenant", topic, "")
 	}
 	lat := map[string][]time.Duration{}
 	send := func(i int) {
 		start := time.Now()
 		pub.send(w.ctx, b, topic, i)
 		for leaf, c := range rx {
-			at := c.wait(b, i, 10*time.Second)
+			at := c.wait(b, c.got, i, 10*time.Second)
 			if i >= 0 {
 				lat[leaf] = append(lat[leaf], at.Sub(start))
 			}
@@ -109,15 +110,61 @@ func BenchmarkBroadcastByRegion(b *testing.B) {
 	}
 }
 
-type broadcastClient struct {
-	conn *websocket.Conn
-	mu   sync.Mutex
-	got  map[int]time.Time
+// BenchmarkPresenceByRegion: a client of eu-a updates its presence (track, meta "i"), and the
+// clients of eu-b, us-a and ap-a record when the presence_diff with that meta arrived. Presence
+// travels as periodic deltas between nodes (presence-broadcast-period, 1.5 s by default), so each
+// figure is the wait for eu-a's next delta (uniform over the period) plus the one-way delay. One
+// iteration is one track (a new publishing client every 4 tracks: the default limit is 5
+// presence events per 30 s).
+func BenchmarkPresenceByRegion(b *testing.B) {
+	w := newWorld(b)
+	topic := fmt.Sprintf("realtime:presence-%d", time.Now().UnixNano())
+	rx := map[string]*broadcastClient{}
+	for _, leaf := range []string{"eu-b", "us-a", "ap-a"} {
+		rx[leaf] = joinBroadcast(w.ctx, b, w.byName[leaf], "eutenant", topic, leaf)
+	}
+	lat := map[string][]time.Duration{}
+	var pub *broadcastClient
+	track := func(i int) {
+		if (i+1)%4 == 0 { // a client may send 5 presence events per 30 s (tenant limits)
+			pub = joinBroadcast(w.ctx, b, w.byName["eu-a"], "eutenant", topic, fmt.Sprintf("pub-%d", i))
+		}
+		// A random phase against the nodes' delta period: a track sent right after the last
+		// arrival would always wait nearly a full period.
+		time.Sleep(rand.N(1500 * time.Millisecond))
+		start := time.Now()
+		pub.track(w.ctx, b, topic, i)
+		for leaf, c := range rx {
+			at := c.wait(b, c.presence, i, 20*time.Second)
+			if i >= 0 {
+				lat[leaf] = append(lat[leaf], at.Sub(start))
+			}
+		}
+	}
+	track(-1) // warm up
+	b.ResetTimer()
+	for i := range b.N {
+		track(i)
+	}
+	b.StopTimer()
+	for leaf, ds := range lat {
+		slices.Sort(ds)
+		p := func(q float64) float64 { return float64(ds[int(q*float64(len(ds)-1))].Microseconds()) / 1000 }
+		b.ReportMetric(p(0.5), leaf+"-p50-ms")
+		b.ReportMetric(p(0.99), leaf+"-p99-ms")
+	}
 }
 
-// joinBroadcast joins topic (broadcast only) for tenant through node n and records, per payload
-// "i", when each broadcast arrived.
-func joinBroadcast(ctx context.Context, t testing.TB, n *node, tenant, topic string) *broadcastClient {
+type broadcastClient struct {
+	conn     *websocket.Conn
+	mu       sync.Mutex
+	got      map[int]time.Time // broadcasts by payload "i"
+	presence map[int]time.Time // presence joins by meta "i"
+}
+
+// joinBroadcast joins topic for tenant through node n (presence only with a presenceKey) and
+// records, per payload "i", when each broadcast and each presence join arrived.
+func joinBroadcast(ctx context.Context, t testing.TB, n *node, tenant, topic, presenceKey string) *broadcastClient {
 	tok := anonJWT()
 	addr := fmt.Sprintf("%s:%d", n.ip, httpPort)
 	var d net.Dialer
@@ -130,7 +177,7 @@ func joinBroadcast(ctx context.Context, t testing.TB, n *node, tenant, topic str
 		t.Fatalf("dial %s: %v", n.name, err)
 	}
 	t.Cleanup(func() { _ = conn.CloseNow() })
-	c := &broadcastClient{conn: conn, got: map[int]time.Time{}}
+	c := &broadcastClient{conn: conn, got: map[int]time.Time{}, presence: map[int]time.Time{}}
 	joined := make(chan struct{})
 	go func() { // owned: ends when the connection closes at cleanup
 		var once sync.Once
@@ -157,11 +204,30 @@ func joinBroadcast(ctx context.Context, t testing.TB, n *node, tenant, topic str
 					c.got[p.Payload.I] = time.Now()
 					c.mu.Unlock()
 				}
+			case "presence_diff":
+				var p struct {
+					Joins map[string]struct {
+						Metas []struct{ I int } `json:"metas"`
+					} `json:"joins"`
+				}
+				if json.Unmarshal(f[4], &p) == nil {
+					c.mu.Lock()
+					for _, j := range p.Joins {
+						for _, m := range j.Metas {
+							c.presence[m.I] = time.Now()
+						}
+					}
+					c.mu.Unlock()
+				}
 			}
 		}
 	}()
+	presence := map[string]any{"enabled": presenceKey != ""}
+	if presenceKey != "" {
+		presence["key"] = presenceKey
+	}
 	join := []any{"1", "1", topic, "phx_join", map[string]any{"access_token": tok, "config": map[string]any{
-		"broadcast": map[string]any{"self": false}, "presence": map[string]any{"enabled": false}, "private": false}}}
+		"broadcast": map[string]any{"self": false}, "presence": presence, "private": false}}}
 	msg, _ := json.Marshal(join)
 	if err := conn.Write(ctx, websocket.MessageText, msg); err != nil {
 		t.Fatalf("join on %s: %v", n.name, err)
@@ -171,6 +237,14 @@ func joinBroadcast(ctx context.Context, t testing.TB, n *node, tenant, topic str
 	case <-time.After(10 * time.Second):
 		t.Fatalf("no join reply from %s", n.name)
 	}
+	go func() { // owned: ends when a write fails (the connection closed at cleanup)
+		for range time.Tick(15 * time.Second) { // the server closes a socket without heartbeats
+			hb, _ := json.Marshal([]any{nil, "hb", "phoenix", "heartbeat", map[string]any{}})
+			if conn.Write(ctx, websocket.MessageText, hb) != nil {
+				return
+			}
+		}
+	}()
 	return c
 }
 
@@ -182,18 +256,29 @@ func (c *broadcastClient) send(ctx context.Context, t testing.TB, topic string, 
 	}
 }
 
-// wait returns when broadcast i arrived.
-func (c *broadcastClient) wait(t testing.TB, i int, timeout time.Duration) time.Time {
+func (c *broadcastClient) track(ctx context.Context, t testing.TB, topic string, i int) {
+	msg, _ := json.Marshal([]any{"1", fmt.Sprint(i), topic, "presence",
+		map[string]any{"type": "presence", "event": "track", "payload": map[string]any{"i": i}}})
+	if err := c.conn.Write(ctx, websocket.MessageText, msg); err != nil {
+		t.Fatalf("track: %v", err)
+	}
+}
+
+// wait returns when item i arrived in m (c.got or c.presence).
+func (c *broadcastClient) wait(t testing.TB, m map[int]time.Time, i int, timeout time.Duration) time.Time {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		c.mu.Lock()
-		at, ok := c.got[i]
+		at, ok := m[i]
 		c.mu.Unlock()
 		if ok {
 			return at
 		}
 		time.Sleep(200 * time.Microsecond)
 	}
-	t.Fatalf("broadcast %d did not arrive in %s", i, timeout)
+	c.mu.Lock()
+	n := len(m)
+	c.mu.Unlock()
+	t.Fatalf("item %d did not arrive in %s (%d items did)", i, timeout, n)
 	return time.Time{}
 }
