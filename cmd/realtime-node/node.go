@@ -78,9 +78,12 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		metrics.ObserveDBBroadcast(t.ExternalID, ins, committed)
 	}}
 	owner, ownerRun := meshOwner(cfg, src, mesh, disc, rt.rttOf(), log)
-	var cdc *changes.Service
-	var layer *remote.Layer
-	dbChanges, flush := channeldb.Changes{}, server.FlushFunc(nil)
+	var (
+		cdc       *changes.Service
+		layer     *remote.Layer // nil alone
+		dbChanges channeldb.Changes
+		flush     server.FlushFunc
+	)
 	if mesh == nil {
 		cdc = changes.NewService(pools, owner, log, reg, hooks)
 		dbChanges, flush = channeldb.Changes{Service: cdc}, aloneFlush(cdc)
