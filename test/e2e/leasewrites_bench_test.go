@@ -122,7 +122,7 @@ func (c *simCluster) cpuSeconds(tb testing.TB, name string) float64 {
 		if p.name != name {
 			continue
 		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Cmd.Process.Pid))
 		if err != nil {
 			tb.Fatalf("cpu of %s: %v", name, err)
 		}

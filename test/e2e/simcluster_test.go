@@ -90,21 +90,11 @@ type simCluster struct {
 	operatorLog string // set by startOperator
 }
 
+// simProc is one component's process, stopped by its own PID (internal/testutil.Proc).
 type simProc struct {
+	*testutil.Proc
 	name string
-	cmd  *exec.Cmd
 	log  string
-	done chan struct{} // closed when the process has exited
-	err  error
-}
-
-func (p *simProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // startSimCluster starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on
@@ -263,15 +253,15 @@ func (c *simCluster) start(name, path string, args ...string) {
 	cmd.Dir = c.dir
 	// If the test binary dies (timeout panic, kill), the kernel kills the component too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	proc, err := testutil.Start(cmd)
+	if err != nil {
 		_ = f.Close()
 		t.Fatalf("start %s: %v", name, err)
 	}
-	p := &simProc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &simProc{Proc: proc, name: name, log: logPath}
 	go func() {
-		p.err = cmd.Wait()
+		<-p.Done()
 		_ = f.Close()
-		close(p.done)
 	}()
 	c.mu.Lock()
 	c.procs = append(c.procs, p)
@@ -284,8 +274,8 @@ func (c *simCluster) alive() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.procs {
-		if p.exited() {
-			return fmt.Errorf("%s (pid %d) exited: %v", p.name, p.cmd.Process.Pid, p.err)
+		if p.Exited() {
+			return fmt.Errorf("%s (pid %d) exited: %v", p.name, p.Cmd.Process.Pid, p.Err())
 		}
 	}
 	return nil
@@ -372,17 +362,7 @@ func (c *simCluster) stop() {
 	c.mu.Unlock()
 	start := time.Now()
 	for i := len(procs) - 1; i >= 0; i-- {
-		p := procs[i]
-		if p.exited() {
-			continue
-		}
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
+		procs[i].Stop(5 * time.Second)
 	}
 	if len(procs) > 0 {
 		t.Logf("sim: stopped %d components in %s", len(procs), time.Since(start).Round(time.Millisecond))
