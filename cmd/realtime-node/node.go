@@ -70,7 +70,7 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 	metrics := channel.NewMetrics(reg)
 	rt := newRTT(cfg, src, mesh, reg)
 	pools := tenantdb.NewManager(log, tenantdb.Options{})
-	access := &channeldb.Access{Pools: pools}
+	access := &channeldb.Access{Pools: pools, Log: log}
 
 	// Postgres Changes: who streams which tenant's WAL (the operator's assignment, or placement over
 	// the mesh), the Service, and in a cluster the layer routing subscriptions to each tenant's owner.
