@@ -40,7 +40,7 @@ func TestRLSWaitsForCommitVisibility(t *testing.T) {
 	}
 }
 
-func histogramCount(t *testing.T, h prometheus.Histogram) uint64 {
+func histogramCount(t testing.TB, h prometheus.Histogram) uint64 {
 	t.Helper()
 	var m dto.Metric
 	if err := h.Write(&m); err != nil {
