@@ -273,6 +273,21 @@ func (w *worker) waitVisible(ctx context.Context, xids []uint32) error {
 }
 
 // rlsSQL is the visibility query of a relation: which of the given primary keys are visible.
+//
+// Its plan must not depend on how many keys a batch holds or how large the table is: one
+// primary-key index probe per key, under the role's policies (docs/protocol.md#row-visibility).
+// The key comparison sits in a LATERAL subquery with LIMIT 1, where the key is a parameter of the
+// inner scan. The planner can neither flatten it into a join nor pick another join order, so
+// generic and custom plans, 2 keys or 20,000, small or large tables, all plan as
+//
+//	Nested Loop -> Function Scan on k -> Limit -> Index Scan using <pkey> (Index Cond: key = k.pN)
+//
+// The earlier form, "where exists (select 1 from t where t.pk = k.pN::type)", was flattened
+// into a semi join; because the cast of k.pN is not leakproof, that join clause may not be pushed
+// below the policy's security barrier into an index scan, so every statement scanned the whole
+// table (a hash semi join on a seq scan), whatever the number of keys: the cost of a batch grew
+// with batches x claims groups x table rows, and the throughput varied with how the stream
+// happened to cut the batches (docs/benchmarks.md, "RLS plans").
 func rlsSQL(rel *relation) string {
 	var cols, conds []string
 	cols = append(cols, "i")
@@ -282,7 +297,7 @@ func rlsSQL(rel *relation) string {
 		params = append(params, fmt.Sprintf("$%d::text[]", n+2))
 		conds = append(conds, fmt.Sprintf("t.%s = k.p%d::%s", pgx.Identifier{rel.cols[ci].name}.Sanitize(), n, rel.pkCast[n]))
 	}
-	return fmt.Sprintf("select k.i from unnest(%s) as k(%s) where exists (select 1 from %s t where %s)",
+	return fmt.Sprintf("select k.i from unnest(%s) as k(%s) cross join lateral (select from %s t where %s limit 1) as v",
 		strings.Join(params, ", "), strings.Join(cols, ", "), rel.quoted, strings.Join(conds, " and "))
 }
 
