@@ -11,19 +11,21 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// rlsVerdictKey is one (change, claims group) visibility decision.
-type rlsVerdictKey struct {
-	p     *pending
-	group string
+// rlsSlot is where a match finds its (change, claims group) verdict: row of g.
+type rlsSlot struct {
+	g   *rlsGroup
+	row int32
 }
 
+// visible reports the verdict; a match that was never checked is not visible.
+func (s rlsSlot) visible() bool { return s.g != nil && s.g.visible[s.row] }
+
 // rlsGroup is every change of one relation that subscribers with identical role and claims must
-// be checked for.
+// be checked for, and the verdicts (visible[i] for rows[i]).
 type rlsGroup struct {
-	claims string
-	group  string
-	rows   []*pending
-	seen   map[*pending]bool
+	claims  string
+	rows    []*pending
+	visible []bool
 }
 
 // rlsTarget is one (relation, role): one prepared statement shape, one SET ROLE.
@@ -46,18 +48,19 @@ type rlsTarget struct {
 // in that snapshot, as upstream's apply_rls judges it when its poll runs: a row deleted before the
 // check reaches RLS subscribers as its DELETE only; a row updated again is judged by its newer
 // version, and the newer change gets its own verdict.
-func (w *worker) checkRLS(ctx context.Context, todo []*pending) (map[rlsVerdictKey]bool, error) {
+//
+// The verdicts are left in the groups; each RLS-checked match finds its own through m.slot.
+func (w *worker) checkRLS(ctx context.Context, todo []*pending) error {
 	targets := rlsTargets(todo)
-	verdicts := map[rlsVerdictKey]bool{}
 	if len(targets) == 0 {
-		return verdicts, nil
+		return nil
 	}
 	start := time.Now()
 	xids := rlsXids(todo)
 	var err error
 	for {
 		var snap pgSnapshot
-		snap, err = w.runRLS(ctx, targets, verdicts)
+		snap, err = w.runRLS(ctx, targets)
 		if err != nil {
 			break
 		}
@@ -66,34 +69,43 @@ func (w *worker) checkRLS(ctx context.Context, todo []*pending) (map[rlsVerdictK
 		}
 		// The stream is ahead of the procarray: wait (cheap snapshot polls) and check again.
 		if err := w.waitVisible(ctx, xids); err != nil {
-			return nil, err
+			return err
 		}
-		clear(verdicts)
+		clearVerdicts(targets)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 		w.log.Warn("batched RLS check failed, checking groups one by one", "err", err)
 		if err := w.waitVisible(ctx, xids); err != nil {
-			return nil, err
+			return err
 		}
-		clear(verdicts)
-		if err := w.checkGroups(ctx, targets, verdicts); err != nil {
-			return nil, err
+		clearVerdicts(targets)
+		if err := w.checkGroups(ctx, targets); err != nil {
+			return err
 		}
 	}
 	w.metrics.rlsSeconds.Observe(time.Since(start).Seconds())
-	return verdicts, nil
+	return nil
+}
+
+// clearVerdicts forgets every verdict (a check whose snapshot missed a commit is retried whole).
+func clearVerdicts(targets []*rlsTarget) {
+	for _, tg := range targets {
+		for _, g := range tg.groups {
+			clear(g.visible)
+		}
+	}
 }
 
 // checkGroups runs each claims group on its own, after a batched check failed, so that one
 // failing policy only affects its own group. Commits are already visible (waitVisible ran).
-func (w *worker) checkGroups(ctx context.Context, targets []*rlsTarget, verdicts map[rlsVerdictKey]bool) error {
+func (w *worker) checkGroups(ctx context.Context, targets []*rlsTarget) error {
 	for _, tg := range targets {
 		for _, g := range tg.groups {
 			one := &rlsTarget{rel: tg.rel, role: tg.role, groups: []*rlsGroup{g}}
-			if _, err := w.runRLS(ctx, []*rlsTarget{one}, verdicts); err != nil {
+			if _, err := w.runRLS(ctx, []*rlsTarget{one}); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
@@ -104,6 +116,8 @@ func (w *worker) checkGroups(ctx context.Context, targets []*rlsTarget, verdicts
 				}
 				// The server refused: a policy that raises, a role without privileges. Not
 				// visible (upstream's RlsPolicyError), and counted: the check could not decide.
+				// Rows the failed statement returned before it failed count as undecided too.
+				clear(g.visible)
 				w.metrics.rlsInconclusive.WithLabelValues("policy_error").Add(float64(len(g.rows)))
 				w.log.Warn("RLS check failed; changes not delivered to this group", "err", err,
 					"table", tg.rel.schema+"."+tg.rel.name, "role", tg.role, "rows", len(g.rows))
@@ -131,7 +145,8 @@ func isPolicyError(err error) bool {
 	return true
 }
 
-// rlsTargets groups the matches that need an RLS check by (relation, role) and claims group.
+// rlsTargets groups the matches that need an RLS check by (relation, role) and claims group, and
+// points each match at its verdict's slot.
 func rlsTargets(todo []*pending) []*rlsTarget {
 	type targetKey struct {
 		rel  *relation // not the id: a Relation message mid-batch makes a new shape
@@ -140,7 +155,8 @@ func rlsTargets(todo []*pending) []*rlsTarget {
 	var targets []*rlsTarget
 	byTarget := map[targetKey]*rlsTarget{}
 	for _, p := range todo {
-		for _, m := range p.matches {
+		for i := range p.matches {
+			m := &p.matches[i]
 			if !m.rls {
 				continue
 			}
@@ -153,14 +169,20 @@ func rlsTargets(todo []*pending) []*rlsTarget {
 			}
 			g := tg.byKey[m.s.group]
 			if g == nil {
-				g = &rlsGroup{claims: m.s.claims, group: m.s.group, seen: map[*pending]bool{}}
+				g = &rlsGroup{claims: m.s.claims}
 				tg.byKey[m.s.group] = g
 				tg.groups = append(tg.groups, g)
 			}
-			if !g.seen[p] {
-				g.seen[p] = true
+			// Every match of p is seen before the next change's: p, if already in g, is last.
+			if n := len(g.rows); n == 0 || g.rows[n-1] != p {
 				g.rows = append(g.rows, p)
 			}
+			m.slot = rlsSlot{g: g, row: int32(len(g.rows) - 1)}
+		}
+	}
+	for _, tg := range targets {
+		for _, g := range tg.groups {
+			g.visible = make([]bool, len(g.rows))
 		}
 	}
 	return targets
@@ -192,7 +214,7 @@ func (p *pending) needsRLS() bool {
 
 // runRLS runs the targets' checks in one REPEATABLE READ transaction and returns its snapshot,
 // so the caller can tell whether the verdicts saw every checked commit.
-func (w *worker) runRLS(ctx context.Context, targets []*rlsTarget, verdicts map[rlsVerdictKey]bool) (pgSnapshot, error) {
+func (w *worker) runRLS(ctx context.Context, targets []*rlsTarget) (pgSnapshot, error) {
 	tx, err := w.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return pgSnapshot{}, fmt.Errorf("begin RLS check: %w", err)
@@ -219,7 +241,10 @@ func (w *worker) runRLS(ctx context.Context, targets []*rlsTarget, verdicts map[
 					if err := rows.Scan(&i); err != nil {
 						return err
 					}
-					verdicts[rlsVerdictKey{p: g.rows[i], group: g.group}] = true
+					if i < 0 || int(i) >= len(g.visible) {
+						return fmt.Errorf("RLS check returned row %d of %d", i, len(g.visible))
+					}
+					g.visible[i] = true
 				}
 				return rows.Err()
 			})

@@ -38,6 +38,7 @@ type worker struct {
 	mu         sync.Mutex // guards streaming, lastErr
 	inUseTries int
 	bypass     map[string]cachedBool
+	matchOf    map[*subscription]int // processor only: scratch index of one change's matches
 }
 
 func newWorker(s *Service, t *tenant.Tenant, reg *registry) *worker {
