@@ -145,6 +145,7 @@ func (w *worker) prepare(ctx context.Context, t *txn, ch *change) (*pending, err
 		image = ch.oldT
 	}
 	op := opName(ch.op)
+	hits := w.hits[:0] // the matching refs first, so p.matches is allocated once
 	for _, rf := range refs {
 		if rf.b.Event != "*" && rf.b.Event != op {
 			continue
@@ -152,8 +153,15 @@ func (w *worker) prepare(ctx context.Context, t *txn, ch *change) (*pending, err
 		if !filtersMatch(rf.b.conds, rel, image, ch.oldT) {
 			continue
 		}
-		p.add(rf, of)
+		hits = append(hits, rf)
 	}
+	p.matches = make([]match, 0, len(hits))
+	one := make([]*bound, len(hits)) // each new match's first binding, one allocation per change
+	for _, rf := range hits {
+		p.add(rf, of, one)
+	}
+	clear(hits)
+	w.hits = hits
 	for i := range p.matches {
 		m := &p.matches[i]
 		privs, err := rel.privsFor(ctx, w.pool, m.s.role)
@@ -168,8 +176,9 @@ func (w *worker) prepare(ctx context.Context, t *txn, ch *change) (*pending, err
 
 // add records that binding rf.b of subscription rf.s matches p. of, when not nil, indexes
 // p.matches by subscription: a change on a table with 1,000 subscribers has 1,000 refs, and a
-// scan of p.matches per ref made prepare quadratic in the subscribers.
-func (p *pending) add(rf ref, of map[*subscription]int) {
+// scan of p.matches per ref made prepare quadratic in the subscribers. one has a slot for every
+// match p can get (len(p.matches) < len(one)).
+func (p *pending) add(rf ref, of map[*subscription]int, one []*bound) {
 	if of != nil {
 		if i, ok := of[rf.s]; ok {
 			p.matches[i].binds = append(p.matches[i].binds, rf.b)
@@ -184,7 +193,9 @@ func (p *pending) add(rf ref, of map[*subscription]int) {
 			}
 		}
 	}
-	p.matches = append(p.matches, match{s: rf.s, binds: []*bound{rf.b}})
+	j := len(p.matches)
+	one[j] = rf.b
+	p.matches = append(p.matches, match{s: rf.s, binds: one[j : j+1 : j+1]}) // cap 1: appends copy
 }
 
 // filtersMatch: every filter column must be present in the image and every condition true. An

@@ -39,6 +39,7 @@ type worker struct {
 	inUseTries int
 	bypass     map[string]cachedBool
 	matchOf    map[*subscription]int // processor only: scratch index of one change's matches
+	hits       []ref                 // processor only: scratch list of one change's matching refs
 }
 
 func newWorker(s *Service, t *tenant.Tenant, reg *registry) *worker {
