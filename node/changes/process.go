@@ -16,9 +16,9 @@ const (
 type match struct {
 	s     *subscription
 	binds []*bound
-	privs rolePrivs
-	rls   bool    // visibility must be checked under RLS
-	slot  rlsSlot // where the RLS verdict is (set by checkRLS)
+	privs *rolePrivs // shared by the change's matches of one role
+	rls   bool       // visibility must be checked under RLS
+	slot  rlsSlot    // where the RLS verdict is (set by checkRLS)
 }
 
 // pending is a change with its matches, between filter evaluation and delivery.
@@ -162,14 +162,24 @@ func (w *worker) prepare(ctx context.Context, t *txn, ch *change) (*pending, err
 	}
 	clear(hits)
 	w.hits = hits
+	// Privileges and the RLS decision depend on the role only: looked up once per role per change
+	// (usually one or two roles for hundreds of matches).
+	var (
+		role  string
+		privs *rolePrivs
+		rls   bool
+	)
 	for i := range p.matches {
 		m := &p.matches[i]
-		privs, err := rel.privsFor(ctx, w.pool, m.s.role)
-		if err != nil {
-			return nil, err
+		if privs == nil || m.s.role != role {
+			pv, err := rel.privsFor(ctx, w.pool, m.s.role)
+			if err != nil {
+				return nil, err
+			}
+			role, privs = m.s.role, &pv
+			rls = rel.rls && ch.op != 'D' && len(rel.pk) > 0 && pv.allPK && !w.bypassRLS(ctx, role)
 		}
-		m.privs = privs
-		m.rls = rel.rls && ch.op != 'D' && len(rel.pk) > 0 && privs.allPK && !w.bypassRLS(ctx, m.s.role)
+		m.privs, m.rls = privs, rls
 	}
 	return p, nil
 }
@@ -245,7 +255,7 @@ func (w *worker) deliver(p *pending) {
 				}
 			}
 			m.binds = rest
-			v := viewFor(p.ch, m.privs, sel)
+			v := viewFor(p.ch, *m.privs, sel)
 			k := v.key()
 			data, ok := encoded[k]
 			if !ok {
