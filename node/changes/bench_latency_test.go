@@ -3,6 +3,8 @@ package changes
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,7 +37,9 @@ func (l latencySub) PostgresChange(ids []int64, data json.RawMessage) {
 func (latencySub) System(string, string) {}
 
 // BenchmarkLatency1kPerSecond100Subscribers: 1,000 single-row commits/s for 5 s (autocommit
-// INSERTs on one connection, stock server: fsync and synchronous_commit=on), 100 subscribers.
+// INSERTs, stock server: fsync and synchronous_commit=on), 100 subscribers. The commits are
+// scheduled open-loop (commit i is due at i ms) over four writer connections: one connection
+// cannot hold 1,000/s when a commit's WAL flush takes a millisecond or more, as it does here.
 // Over all 500,000 deliveries:
 //   - p50/p99/p99.9/max-ms: from just before the INSERT is sent to the delivery (what a writer
 //     sees; includes the commit's WAL flush, which the walsender waits for before sending);
@@ -55,25 +59,41 @@ func BenchmarkLatency1kPerSecond100Subscribers(b *testing.B) {
 		defer unsub()
 	}
 	waitRegisteredN(b, e.svc, e.tenant.ExternalID, 100)
-	conn, err := e.pool.Acquire(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Release()
-	const rate, seconds, subs = 1000, 5, 100
+	const rate, seconds, subs, writers = 1000, 5, 100, 4
 	sent := make([]time.Time, rate*seconds+1)
 	committed := make([]time.Time, rate*seconds+1)
 	n0, p0 := cpuClock(e.inst)
+	w0, q0 := runqWait(e.inst)
 	start := time.Now()
 	b.ResetTimer()
-	for i := 1; i <= rate*seconds; i++ {
-		due := start.Add(time.Duration(i) * time.Second / rate)
-		time.Sleep(time.Until(due))
-		sent[i] = time.Now()
-		if _, err := conn.Exec(context.Background(), "insert into public.bench (id, sent) values ($1, $2)", i, sent[i].UnixNano()); err != nil {
-			b.Fatal(err)
-		}
-		committed[i] = time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := e.pool.Acquire(context.Background())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer conn.Release()
+			for i := 1 + w; i <= rate*seconds; i += writers {
+				time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / rate)))
+				sent[i] = time.Now()
+				if _, err := conn.Exec(context.Background(), "insert into public.bench (id, sent) values ($1, $2)", i, sent[i].UnixNano()); err != nil {
+					errs <- err
+					return
+				}
+				committed[i] = time.Now()
+			}
+		}()
+	}
+	wg.Wait()
+	writing := time.Since(start)
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -88,6 +108,8 @@ func BenchmarkLatency1kPerSecond100Subscribers(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	reportCPU(b, e.inst, n0, p0, elapsed)
+	reportRunqWait(b, e.inst, w0, q0, elapsed)
+	b.ReportMetric(float64(rate*seconds)/writing.Seconds(), "commits/s")
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) < rate*seconds*subs {
@@ -117,7 +139,34 @@ func BenchmarkLatency1kPerSecond100Subscribers(b *testing.B) {
 			b.ReportMetric(float64(d[k].Microseconds())/1000, name+label+"-ms")
 		}
 	}
+	if path := os.Getenv("CHANGES_BENCH_LATENCY_DUMP"); path != "" {
+		dumpLatency(b, path, start, sent, committed, got)
+	}
 	report("", total, 0.5, 0.99, 0.999, 1)
 	report("commit-", commits, 0.5, 0.99)
 	report("after-commit-", after, 0.5, 0.99)
+}
+
+// dumpLatency writes one line per commit (ms since start: sent, committed, first and last
+// delivery) for finding out whether a tail is a few slow commits or a stall of everything.
+func dumpLatency(b *testing.B, path string, start time.Time, sent, committed []time.Time, got []arrival) {
+	first := make([]time.Time, len(sent))
+	last := make([]time.Time, len(sent))
+	for _, a := range got {
+		if first[a.id].IsZero() || a.at.Before(first[a.id]) {
+			first[a.id] = a.at
+		}
+		if a.at.After(last[a.id]) {
+			last[a.id] = a.at
+		}
+	}
+	ms := func(t time.Time) float64 { return float64(t.Sub(start).Microseconds()) / 1000 }
+	var sb strings.Builder
+	sb.WriteString("id sent committed first last\n")
+	for i := 1; i < len(sent); i++ {
+		fmt.Fprintf(&sb, "%d %.3f %.3f %.3f %.3f\n", i, ms(sent[i]), ms(committed[i]), ms(first[i]), ms(last[i]))
+	}
+	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -143,6 +143,7 @@ create policy team on public.bench for select to authenticated
 		e.exec(b, fmt.Sprintf(`insert into public.bench select g, 0, 'x', g %% %d from generate_series(%d, %d) g`, teams, i*200+1, (i+1)*200))
 	}
 	n0, p0 := cpuClock(e.inst)
+	w0, q0 := runqWait(e.inst)
 	start := time.Now()
 	b.ResetTimer()
 	e.run(b)
@@ -159,6 +160,7 @@ create policy team on public.bench for select to authenticated
 	b.ReportMetric(float64(c.target)/elapsed.Seconds(), "deliveries/s")
 	b.ReportMetric(float64(rows*subs)/elapsed.Seconds(), "authorisations/s")
 	reportCPU(b, e.inst, n0, p0, elapsed)
+	reportRunqWait(b, e.inst, w0, q0, elapsed)
 }
 
 func (e *env) subscribeSub(tb testing.TB, claims map[string]any, raw string, sub Subscriber) {
