@@ -242,14 +242,14 @@ func (w *worker) runRLS(ctx context.Context, targets []*rlsTarget) (pgSnapshot, 
 			g := g
 			b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 				for rows.Next() {
-					var i int32
-					if err := rows.Scan(&i); err != nil {
+					var pos int64 // ordinality: from 1
+					if err := rows.Scan(&pos); err != nil {
 						return err
 					}
-					if i < 0 || int(i) >= len(g.visible) {
-						return fmt.Errorf("RLS check returned row %d of %d", i, len(g.visible))
+					if pos < 1 || pos > int64(len(g.visible)) {
+						return fmt.Errorf("RLS check returned position %d of %d", pos, len(g.visible))
 					}
-					g.visible[i] = true
+					g.visible[pos-1] = true
 				}
 				return rows.Err()
 			})
@@ -319,35 +319,33 @@ func (w *worker) waitVisible(ctx context.Context, xids []uint32) error {
 // with batches x claims groups x table rows, and the throughput varied with how the stream
 // happened to cut the batches (docs/benchmarks.md, "RLS plans").
 func rlsSQL(rel *relation) string {
-	var cols, conds []string
-	cols = append(cols, "i")
-	params := []string{"$1::int4[]"}
+	var cols, conds, params []string
 	for n, ci := range rel.pk {
 		cols = append(cols, fmt.Sprintf("p%d", n))
-		params = append(params, fmt.Sprintf("$%d::text[]", n+2))
+		params = append(params, fmt.Sprintf("$%d::text[]", n+1))
 		conds = append(conds, fmt.Sprintf("t.%s = k.p%d::%s", pgx.Identifier{rel.cols[ci].name}.Sanitize(), n, rel.pkCast[n]))
 	}
-	return fmt.Sprintf("select k.i from unnest(%s) as k(%s) cross join lateral (select from %s t where %s limit 1) as v",
+	cols = append(cols, "i") // the key's position in the arrays, from 1
+	return fmt.Sprintf("select k.i from unnest(%s) with ordinality as k(%s) cross join lateral (select from %s t where %s limit 1) as v",
 		strings.Join(params, ", "), strings.Join(cols, ", "), rel.quoted, strings.Join(conds, " and "))
 }
 
-// rlsArgs is the arguments of rlsSQL for rows: positions and key columns (text; NULL when the
-// new image lacks the value). The keys point into the decoded changes, which nothing modifies.
+// rlsArgs is the arguments of rlsSQL for rows: the key columns (text; NULL when the new image
+// lacks the value), row i at position i+1. The keys point into the decoded changes, which nothing
+// modifies.
 func rlsArgs(rel *relation, rows []*pending) []any {
-	idx := make([]int32, len(rows))
 	keys := make([][]*string, len(rel.pk))
 	for n := range keys {
 		keys[n] = make([]*string, len(rows))
 	}
 	for i, p := range rows {
-		idx[i] = int32(i)
 		for n, ci := range rel.pk {
 			if ci < len(p.ch.newT) && p.ch.newT[ci].state == 't' {
 				keys[n][i] = &p.ch.newT[ci].text
 			}
 		}
 	}
-	args := []any{idx}
+	args := make([]any, 0, len(keys))
 	for _, k := range keys {
 		args = append(args, k)
 	}
