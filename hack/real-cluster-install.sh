@@ -16,12 +16,21 @@ install_quickstart() {
   log "operator installed ($((SECONDS - t))s)"
   # README steps 2-3: the cluster and the tenants.
   k create namespace "$CLUSTER_NS" >/dev/null
-  k apply -f "$QS/realtimecluster.yaml" -f "$QS/tenants.yaml" >/dev/null
+  # The quick start's RealtimeCluster with short RTT probe settings for the RTT drill (1 s rounds,
+  # 5 s hold instead of 30 s and 2 min), set before its pods exist so nothing rolls.
+  k patch --local -f "$QS/realtimecluster.yaml" --type merge -o yaml -p "$(rtt_env_patch)" | k apply -f - >/dev/null
+  k apply -f "$QS/tenants.yaml" >/dev/null
   k -n "$CLUSTER_NS" wait --for=condition=Ready realtimecluster/realtime --timeout=5m >/dev/null
   k -n "$CLUSTER_NS" wait --for=condition=Ready tenant --all --timeout=5m >/dev/null
   log "RealtimeCluster and Tenants Ready ($((SECONDS - t))s after helm install)"
   k -n "$CLUSTER_NS" get realtimeclusters,tenants >&2
   write_env
+}
+
+E2E_RTT_INTERVAL=${E2E_RTT_INTERVAL:-1s} E2E_RTT_HOLD=${E2E_RTT_HOLD:-5s}
+rtt_env_patch() {
+  printf '{"spec":{"podTemplate":{"env":[{"name":"RTT_INTERVAL","value":"%s"},{"name":"RTT_HOLD","value":"%s"}]}}}' \
+    "$E2E_RTT_INTERVAL" "$E2E_RTT_HOLD"
 }
 
 jwt_secret() { k -n "$CLUSTER_NS" get secret "$1-jwt" -o jsonpath='{.data.secret}' | base64 -d; }
@@ -46,10 +55,13 @@ export REALTIME_URL_POD1=ws://$p1:4000/socket
 export REALTIME_URL_POD2=ws://$p2:4000/socket
 export REALTIME_TENANT_HOST=eu-app.realtime.example.com
 export REALTIME_JWT_SECRET=$(jwt_secret eu-app)
-export REALTIME_DB_URL=postgres://postgres:$PG_PASSWORD@$CP_IP:5432/app_eu?sslmode=require
+export REALTIME_DB_URL=postgres://postgres:$PG_PASSWORD@$(db_ip eu):5432/app_eu?sslmode=require
 export REALTIME_TENANT2_HOST=us-app.realtime.example.com
 export REALTIME_JWT_SECRET2=$(jwt_secret us-app)
-export REALTIME_DB_URL2=postgres://postgres:$PG_PASSWORD@$CP_IP:5432/app_us?sslmode=require
+export REALTIME_DB_URL2=postgres://postgres:$PG_PASSWORD@$(db_ip us):5432/app_us?sslmode=require
+export REALTIME_DB_URL_RTT=postgres://postgres:$PG_PASSWORD@$(db_ip us):5432/app_rtt?sslmode=require
+export E2E_DELAYLINE_SOCK=$W/delayline.sock
+export E2E_RTT_HOLD=$E2E_RTT_HOLD
 export E2E_HELM=$RBIN/helm
 export E2E_CHART=$ROOT/charts/realtime-operator
 export E2E_IMAGE_VERSION=$IMAGE_VERSION

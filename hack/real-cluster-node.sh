@@ -5,7 +5,7 @@
 # node_ip N -> 10.250.0.1N; every node IP sits on one veth inside the cluster netns, because the
 # kubelet refuses a loopback node IP and this kernel has no dummy netdev.
 node_ip() { echo "10.250.0.1$1"; }
-CP_IP=10.250.0.10   # apiserver advertise address, CoreDNS, Postgres
+CP_IP=10.250.0.10   # apiserver advertise address, CoreDNS
 
 start_containerd() { # N
   local n=$1 D="$W/n$1"
@@ -150,7 +150,8 @@ EOF
   waitfor 30 "CoreDNS ready" inns bash -c "exec 3<>/dev/tcp/$CP_IP/8181 && printf 'GET /ready HTTP/1.0\r\n\r\n' >&3 && grep -q 200 <&3"
 }
 
-# The tenants' Postgres: one server in the netns (wal_level=logical), one database per region.
+# The tenants' Postgres: one server (wal_level=logical) in the databases' leaf netns, listening on
+# each region's database address (hack/real-cluster-latency.sh), one database per region.
 # It runs as the postgres user (initdb refuses root; setpriv execs, so the recorded PID is the
 # postmaster's); its data lives in the workdir.
 PG_PASSWORD=postgres
@@ -169,14 +170,15 @@ start_postgres() {
   chown postgres "$W/pg/server.key" "$W/pg/server.crt"; chmod 600 "$W/pg/server.key"
   echo "host all all 0.0.0.0/0 scram-sha-256" >> "$W/pg/data/pg_hba.conf"
   echo "host replication all 0.0.0.0/0 scram-sha-256" >> "$W/pg/data/pg_hba.conf"
-  start postgres setpriv --reuid=postgres --regid=postgres --init-groups -- "$pgbin/postgres" -D "$W/pg/data" -k "$W/pg/run" \
-    -c listen_addresses="$CP_IP" -c port=5432 -c wal_level=logical -c max_replication_slots=32 \
+  start postgres nsenter --net="/run/netns/$DBNS" -- \
+    setpriv --reuid=postgres --regid=postgres --init-groups -- "$pgbin/postgres" -D "$W/pg/data" -k "$W/pg/run" \
+    -c listen_addresses="$(db_ip eu),$(db_ip us)" -c port=5432 -c wal_level=logical -c max_replication_slots=32 \
     -c max_wal_senders=32 -c max_connections=200 -c fsync=off -c synchronous_commit=off \
     -c wal_sender_timeout=10s \
     -c ssl=on -c ssl_cert_file="$W/pg/server.crt" -c ssl_key_file="$W/pg/server.key"
-  waitfor 30 "Postgres" inns "$pgbin/pg_isready" -q -h "$CP_IP" -p 5432
+  waitfor 30 "Postgres" inns "$pgbin/pg_isready" -q -h "$(db_ip eu)" -p 5432
   local db
-  for db in app_eu app_us; do
+  for db in app_eu app_us app_rtt; do
     inns "$pgbin/psql" -X -q -h "$W/pg/run" -U postgres -c "create database $db" postgres
   done
   PGBIN=$pgbin

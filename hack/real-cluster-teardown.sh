@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by hack/real-cluster.sh: teardown by recorded PIDs. Uses W, RUN, NS, NSP (from the state
+# Sourced by hack/real-cluster.sh: teardown by recorded PIDs. Uses W, RUN, NS, NSP, DBNS (from the state
 # file) and $W/pids; safe to run twice and after a half-finished `up`.
 
 stop_pid() { # pid
@@ -51,6 +51,7 @@ teardown() {
   # 6. The netns (its veths, bridges, iptables rules and routes go with it) and the shim dirs
   #    containerd 1.6 hard-codes (only if empty).
   [[ -e $NSP ]] && ip netns del "$NS"
+  [[ -n ${DBNS:-} && -e /run/netns/$DBNS ]] && ip netns del "$DBNS"
   rmdir /run/containerd/s /run/containerd/fifo /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd 2>/dev/null
   # 7. Host sysctls the kubelet changed, restored when no other run is live.
   rm -f "$W/live"
@@ -65,6 +66,7 @@ teardown() {
   for ((i = 0; i < ${#pids[@]}; i++)); do kill -0 "${pids[i]}" 2>/dev/null && left+=" pid:${pids[i]}(${names[i]})"; done
   awk -v w="$W/" 'index($5, w) == 1' /proc/self/mountinfo | grep -q . && left+=" mounts"
   [[ -e $NSP ]] && left+=" netns"
+  [[ -n ${DBNS:-} && -e /run/netns/$DBNS ]] && left+=" netns:$DBNS"
   ls -d /sys/fs/cgroup/*/"$RUN"-n* >/dev/null 2>&1 && left+=" cgroups"
   set -e
   if [[ -n $left ]]; then log "teardown left:$left"; return 1; fi

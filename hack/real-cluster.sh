@@ -4,7 +4,9 @@
 #
 #   up:     control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler),
 #           kube-proxy (iptables), CoreDNS, 2 regions x 2 real kubelets (each on its own
-#           containerd, CNI bridge), a Postgres with one tenant database per region; then the
+#           containerd, CNI bridge), a Postgres with one tenant database per region, real
+#           latency between the regions (hack/real-cluster-latency.sh: a userspace TUN delay line,
+#           eu-west <-> us-east 40 ms round trip, 1 ms inside a region); then the
 #           quick start (helm install + kubectl apply of docs/quickstart/), waits for Ready and
 #           writes .e2e-real/env (see README, "A real cluster for tests").
 #   down:   stops everything by the PIDs recorded by up and removes mounts, cgroups, the netns and
@@ -39,6 +41,8 @@ helm() { inns env HELM_CACHE_HOME="$W/helm/cache" HELM_CONFIG_HOME="$W/helm/conf
 source "$ROOT/hack/real-cluster-node.sh"
 # shellcheck source=hack/real-cluster-teardown.sh
 source "$ROOT/hack/real-cluster-teardown.sh"
+# shellcheck source=hack/real-cluster-latency.sh
+source "$ROOT/hack/real-cluster-latency.sh"
 
 MODE="${1:-}"
 case $MODE in
@@ -66,6 +70,7 @@ for f in "$BIN"/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler,kube
          "$RBIN"/{kubelet,kube-proxy,coredns,helm} "$IMG"/{pause,realtime-node,realtime-operator}.tar "$IMG/images.env"; do
   [[ -e $f ]] || { echo "missing $f (run: make e2e-real-deps)" >&2; exit 1; }
 done
+[[ -x $DELAYLINE ]] || { echo "missing $DELAYLINE (run: make e2e-real-deps)" >&2; exit 1; }
 for c in containerd ctr runc nsenter ip iptables openssl setpriv; do
   command -v $c >/dev/null || { echo "missing $c (run: make e2e-real-deps)" >&2; exit 1; }
 done
@@ -85,8 +90,8 @@ RUN="rte$$"                          # unique per run: netns, cgroup roots
 mkdir -p "$STATE_ROOT" "$OUT"; chmod 755 "$STATE_ROOT"
 W="$(mktemp -d "$STATE_ROOT/run.XXXXXX")"; chmod 755 "$W"
 mkdir -p "$W/logs"
-NS="$RUN"; NSP="/run/netns/$NS"
-printf 'RUN=%s\nNS=%s\nNSP=%s\nW=%s\n' "$RUN" "$NS" "$NSP" "$W" > "$OUT/state"
+NS="$RUN"; NSP="/run/netns/$NS"; DBNS="$RUN-db"   # DBNS: the databases' leaf (latency)
+printf 'RUN=%s\nNS=%s\nNSP=%s\nDBNS=%s\nW=%s\n' "$RUN" "$NS" "$NSP" "$DBNS" "$W" > "$OUT/state"
 OK=0
 on_exit() {
   local rc=$?
@@ -135,6 +140,8 @@ inns sysctl -qw net.ipv4.ip_forward=1                       # per netns: pod <->
 # ClusterIPs: the kernel needs a route before kube-proxy's OUTPUT DNAT rewrites the destination.
 ip -n "$NS" route add 10.96.0.0/16 dev rte0 src "$CP_IP"
 printf 'nameserver %s\n' "$CP_IP" > "$W/resolv.conf"
+start_latency
+log "delay line up: eu-west <-> us-east $RTT_CROSS round trip (+-$RTT_JITTER each way), $RTT_LOCAL in a region"
 
 # ------------------------------------------------------------ control plane
 openssl genrsa -out "$W/sa.key" 2048 2>/dev/null
@@ -197,25 +204,27 @@ k get nodes -L topology.kubernetes.io/region,topology.kubernetes.io/zone >&2
 
 # ------------------------------------------------------------ tenant databases (fixture)
 # Each tenant database gets a stable in-cluster name, as a user would give an external database:
-# a Service without selector plus an EndpointSlice to the Postgres address (via kube-proxy).
+# a headless Service without selector plus an EndpointSlice to the database's address in its
+# region (DNS answers that address; see hack/real-cluster-latency.sh for why not a ClusterIP).
 k create namespace databases >/dev/null
 for r in eu us; do
   k apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Service
 metadata: {name: postgres-$r, namespace: databases}
-spec: {ports: [{name: postgres, port: 5432, targetPort: 5432}]}
+spec: {clusterIP: None, ports: [{name: postgres, port: 5432, targetPort: 5432}]}
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata: {name: postgres-$r, namespace: databases, labels: {kubernetes.io/service-name: postgres-$r}}
 addressType: IPv4
 ports: [{name: postgres, port: 5432, protocol: TCP}]
-endpoints: [{addresses: ["$CP_IP"], conditions: {ready: true}}]
+endpoints: [{addresses: ["$(db_ip $r)"], conditions: {ready: true}}]
 EOF
 done
 # The quick start's database preparation, run as the superuser on each tenant database.
-for db in app_eu app_us; do psql_db "$db" -f "$ROOT/docs/quickstart/tenant-database.sql" >/dev/null; done
+# app_rtt: the RTT drill's unlabelled tenant (test/e2e-real/rtt_test.go), a database in us-east.
+for db in app_eu app_us app_rtt; do psql_db "$db" -f "$ROOT/docs/quickstart/tenant-database.sql" >/dev/null; done
 
 # ------------------------------------------------------------ the README's quick start
 # shellcheck source=hack/real-cluster-install.sh

@@ -1,6 +1,7 @@
 # Real-cluster e2e (test/e2e-real): the product installed the way a platform team installs it
 # (helm install + the README's quick start) on a real cluster on this machine: control plane,
-# kube-proxy, CoreDNS, 2 regions x 2 real kubelets, Postgres (hack/real-cluster.sh). Needs root.
+# kube-proxy, CoreDNS, 2 regions x 2 real kubelets, Postgres, latency between the regions
+# (hack/real-cluster.sh). Needs root.
 # Included by the top-level Makefile.
 
 REAL_CLUSTER_BINS ?= $(HOME)/.cache/real-cluster-bins/$(K8S_VERSION)
@@ -27,8 +28,13 @@ E2E_REAL_PREV_DIR  ?= $(LOCALBIN)/images-prev
 E2E_REAL_DRILLS    ?= all
 E2E_REAL_UPGRADE    = $(if $(filter all,$(E2E_REAL_DRILLS))$(findstring upgrade,$(E2E_REAL_DRILLS)),yes)
 
+# The real cluster's latency between regions (hack/real-cluster-latency.sh); ~3 s to build.
+.PHONY: delayline
+delayline: | $(LOCALBIN) ## Build hack/delayline, the userspace TUN delay line of the real cluster.
+	$(GO) build -o $(LOCALBIN)/delayline ./hack/delayline
+
 .PHONY: e2e-real-deps
-e2e-real-deps: e2e-real-apt pg-install test-bins-envtest test-bins-e2e test-bins-real images conformance-deps ## Everything hack/real-cluster.sh up and test/e2e-real need.
+e2e-real-deps: e2e-real-apt pg-install test-bins-envtest test-bins-e2e test-bins-real images conformance-deps delayline ## Everything hack/real-cluster.sh up and test/e2e-real need.
 
 .PHONY: images-prev
 images-prev: ## Images of the previous commit (E2E_REAL_PREV) for the upgrade drill, in bin/images-prev.
@@ -36,7 +42,7 @@ images-prev: ## Images of the previous commit (E2E_REAL_PREV) for the upgrade dr
 
 .PHONY: real-cluster-up
 real-cluster-up: e2e-real-deps ## Start the real cluster with the product installed; writes .e2e-real/env.
-	E2E_REAL_DIR=$(E2E_REAL_DIR) RBIN=$(REAL_CLUSTER_BINS) BIN=$(K8S_TEST_BINS) hack/real-cluster.sh up
+	E2E_REAL_DIR=$(E2E_REAL_DIR) RBIN=$(REAL_CLUSTER_BINS) BIN=$(K8S_TEST_BINS) DELAYLINE=$(LOCALBIN)/delayline hack/real-cluster.sh up
 
 .PHONY: real-cluster-down
 real-cluster-down: ## Stop the real cluster and remove everything it created.
@@ -47,7 +53,7 @@ real-cluster-down: ## Stop the real cluster and remove everything it created.
 .PHONY: e2e-real
 e2e-real: e2e-real-deps $(if $(E2E_REAL_UPGRADE),images-prev) ## Run test/e2e-real on a fresh real cluster (up, test, down).
 	$(GO) test -c -tags e2ereal -o $(LOCALBIN)/e2e-real.test ./test/e2e-real/
-	@E2E_REAL_DIR=$(E2E_REAL_DIR) PREV_IMG=$(if $(E2E_REAL_UPGRADE),$(E2E_REAL_PREV_DIR)) \
+	@E2E_REAL_DIR=$(E2E_REAL_DIR) DELAYLINE=$(LOCALBIN)/delayline PREV_IMG=$(if $(E2E_REAL_UPGRADE),$(E2E_REAL_PREV_DIR)) \
 		hack/e2e-real-run.sh $(LOCALBIN)/e2e-real.test $(E2E_REAL_FLAGS)
 
 # `make test` runs the real-cluster suite after `go test` on a fresh cluster: the install, clients

@@ -35,6 +35,8 @@ type drill struct {
 	settle  func(t *testing.T, e env, c client.Client, owner corev1.Pod)
 	wait    time.Duration // how long to keep inserting after act
 	moves   bool          // the owner must move to another pod (it may come back later: names are stable)
+	// moved checks the move once the owner changed (moves only; t0: when act started).
+	moved func(t *testing.T, e env, c client.Client, owner corev1.Pod, t0 time.Time)
 }
 
 // testDrills runs the drills named in only (comma-separated; "" or "all": every drill).
@@ -62,6 +64,10 @@ func testDrills(t *testing.T, e env, c client.Client, only string) {
 		}, settle: func(t *testing.T, e env, c client.Client, p corev1.Pod) {
 			signalKubelet(t, p.Spec.NodeName, syscall.SIGCONT)
 		}},
+		// 100 ms more round trip on the owner's node: the other pod of its region measures 1 ms
+		// and takes the work for LowerRTT after the hold (rtt_test.go).
+		{name: "slower-owner-path", wait: 10 * time.Second, moves: true, act: slowerOwnerPath,
+			moved: slowerOwnerPathMoved, settle: undoSlowerOwnerPath},
 	}
 	te := e.tenants[0]
 	conn := db(t, te.dbURL)
@@ -111,6 +117,9 @@ func testDrills(t *testing.T, e env, c client.Client, only string) {
 					}
 					return nil
 				})
+				if d.moved != nil {
+					d.moved(t, e, c, own, t0)
+				}
 			}
 			time.Sleep(d.wait)
 			rows := in.finish()

@@ -44,6 +44,8 @@ type env struct {
 	version, prevVersion  string // image tags: the working tree's and the upgrade drill's previous
 	url, urlPod1, urlPod2 string
 	tenants               []tenantEnv // eu-app (its database in eu-west), us-app (us-east)
+	delaySock             string      // hack/delayline's control socket
+	rttHold               time.Duration
 }
 
 type tenantEnv struct {
@@ -60,7 +62,12 @@ func loadEnv(t *testing.T) env {
 		}
 		return v
 	}
+	hold, err := time.ParseDuration(get("E2E_RTT_HOLD"))
+	if err != nil {
+		t.Fatalf("E2E_RTT_HOLD: %v", err)
+	}
 	return env{
+		delaySock: get("E2E_DELAYLINE_SOCK"), rttHold: hold,
 		kubeconfig: get("KUBECONFIG"), kubectl: get("E2E_KUBECTL"),
 		helm: get("E2E_HELM"), chart: get("E2E_CHART"), version: get("E2E_IMAGE_VERSION"),
 		prevVersion: os.Getenv("E2E_PREV_IMAGE_VERSION"),

@@ -28,6 +28,7 @@ func TestRealCluster(t *testing.T) {
 	t.Run("broadcast-presence", func(t *testing.T) { testBroadcastPresence(t, e, c) })
 	t.Run("postgres-changes", func(t *testing.T) { testPostgresChanges(t, e, c) })
 	t.Run("private-channel", func(t *testing.T) { testPrivateChannel(t, e) })
+	t.Run("rtt-placement", func(t *testing.T) { testRTTPlacement(t, e, c) })
 	if only := os.Getenv("E2E_REAL_DRILLS"); only != "0" {
 		t.Run("drills", func(t *testing.T) { testDrills(t, e, c, only) })
 	}
