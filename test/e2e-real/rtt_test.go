@@ -62,7 +62,7 @@ stringData: {password: change-me}
 		t.Fatal(err)
 	}
 	kubectl(t, e, "apply", "-f", f)
-	t.Cleanup(func() { kubectl(t, e, "delete", "-f", f, "--timeout=90s") })
+	t.Cleanup(func() { kubectl(t, e, "delete", "-f", f, "--wait=false") }) // the slot drop runs meanwhile
 
 	regionOf := map[string]string{}
 	for _, p := range nodePods(t, c) {
