@@ -60,6 +60,6 @@ e2e-real: e2e-real-deps $(if $(E2E_REAL_UPGRADE),images-prev) ## Run test/e2e-re
 # through the Service and the pods, Postgres Changes and the private channel, and the drills named
 # here (each costs ~30-90 s; `make e2e-real` runs them all). Root is required: without it
 # hack/real-cluster.sh up fails, and so does `make test`.
-E2E_REAL_TEST_DRILLS ?= delete-owner-pod,drain-owner-node
+E2E_REAL_TEST_DRILLS ?= delete-owner-pod,drain-owner-node,slower-owner-path
 TEST_DEPS  += e2e-real-deps
 TEST_AFTER += $(MAKE) --no-print-directory e2e-real E2E_REAL_DRILLS=$(E2E_REAL_TEST_DRILLS)
