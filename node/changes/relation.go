@@ -138,7 +138,7 @@ func (r *relation) markDropped() {
 
 // privsFor returns the column privileges of role on rel, cached for catalogTTL. Columns are looked
 // up by name among the live attributes: a column dropped or renamed after the change was written
-// is simply not readable (the name form of has_column_privilege would raise and stall the stream). of role on rel, cached for catalogTTL.
+// is simply not readable (the name form of has_column_privilege would raise and stall the stream).
 func (r *relation) privsFor(ctx context.Context, pool *pgxpool.Pool, role string) (rolePrivs, error) {
 	if p, ok := r.privs[role]; ok && time.Since(p.at) < catalogTTL {
 		return p, nil
