@@ -89,8 +89,10 @@ stringData: {password: change-me}
 		byRegion[row.Region] = parseMs(t, row.RTT)
 	}
 	// The configured 40 ms between the regions against 1 ms inside one: the figures are measured.
-	if byRegion["eu-west"]-byRegion["us-east"] < 20 {
-		t.Errorf("RTT table %v: want eu-west at least 20 ms above us-east", byRegion)
+	// Half of the gap as the bound: under load every figure grows by 5-20 ms (DNS lookups, timer
+	// slack, CPU wait), and without the delay line the gap is ~0 (eu-west 16, us-east 22 ms).
+	if byRegion["eu-west"]-byRegion["us-east"] < 15 {
+		t.Errorf("RTT table %v: want eu-west at least 15 ms above us-east", byRegion)
 	}
 
 	eventually(t, "kubectl get tenants shows the owner's RTT", 15*time.Second, func() error {
