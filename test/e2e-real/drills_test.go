@@ -37,6 +37,7 @@ type drill struct {
 	moves   bool          // the owner must move to another pod (it may come back later: names are stable)
 	// moved checks the move once the owner changed (moves only; t0: when act started).
 	moved func(t *testing.T, e env, c client.Client, owner corev1.Pod, t0 time.Time)
+	stays bool // the owner must not change until settle
 }
 
 // testDrills runs the drills named in only (comma-separated; "" or "all": every drill).
@@ -68,6 +69,9 @@ func testDrills(t *testing.T, e env, c client.Client, only string) {
 		// and takes the work for LowerRTT after the hold (rtt_test.go).
 		{name: "slower-owner-path", wait: 10 * time.Second, moves: true, act: slowerOwnerPath,
 			moved: slowerOwnerPathMoved, settle: undoSlowerOwnerPath},
+		// 2 ms more round trip on and off every 250 ms for 2.5 holds: the owner never moves.
+		{name: "owner-path-flutter", wait: 12500 * time.Millisecond, stays: true, act: flutterOwnerPath,
+			settle: stopFlutter},
 	}
 	te := e.tenants[0]
 	conn := db(t, te.dbURL)
@@ -122,6 +126,9 @@ func testDrills(t *testing.T, e env, c client.Client, only string) {
 				}
 			}
 			time.Sleep(d.wait)
+			if now := owner(t, c, te.name); d.stays && now != ownerName {
+				t.Errorf("%s: owner moved %s -> %s", d.name, ownerName, now)
+			}
 			rows := in.finish()
 			time.Sleep(3 * time.Second) // deliveries in flight
 			if d.settle != nil {

@@ -151,6 +151,47 @@ func undoSlowerOwnerPath(t *testing.T, e env, _ client.Client, p corev1.Pod) {
 	setExtraDelay(t, e, podNet(t, p), 0)
 }
 
+// flutter is the running owner-path-flutter (one drill at a time).
+var flutter struct {
+	stop chan struct{}
+	done chan struct{}
+}
+
+// flutterOwnerPath toggles 1 ms extra each way (2 ms round trip) on the owner's node network every
+// 250 ms until stopFlutter: noise the settled figures and placement's gain rule must ignore.
+func flutterOwnerPath(t *testing.T, e env, _ client.Client, p corev1.Pod) {
+	cidr := podNet(t, p)
+	flutter.stop, flutter.done = make(chan struct{}), make(chan struct{})
+	go func() { // owned: ends at stopFlutter
+		defer close(flutter.done)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		on := false
+		for {
+			select {
+			case <-flutter.stop:
+				return
+			case <-tick.C:
+			}
+			on = !on
+			d := time.Duration(0)
+			if on {
+				d = time.Millisecond
+			}
+			if err := putExtraDelay(e, cidr, d); err != nil {
+				t.Errorf("flutter: %v", err)
+				return
+			}
+		}
+	}()
+}
+
+func stopFlutter(t *testing.T, e env, _ client.Client, p corev1.Pod) {
+	close(flutter.stop)
+	<-flutter.done
+	setExtraDelay(t, e, podNet(t, p), 0)
+}
+
 // podNet is the pod network of p's node (hack/real-cluster-node.sh: node N has 10.251.N.0/24).
 func podNet(t *testing.T, p corev1.Pod) string {
 	t.Helper()
@@ -164,6 +205,13 @@ func podNet(t *testing.T, p corev1.Pod) string {
 // setExtraDelay sets the delay line's extra one-way delay on network cidr (hack/delayline).
 func setExtraDelay(t *testing.T, e env, cidr string, d time.Duration) {
 	t.Helper()
+	if err := putExtraDelay(e, cidr, d); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("delay line: %s extra one way on %s", d, cidr)
+}
+
+func putExtraDelay(e env, cidr string, d time.Duration) error {
 	hc := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var dl net.Dialer
@@ -172,15 +220,15 @@ func setExtraDelay(t *testing.T, e env, cidr string, d time.Duration) {
 	u := "http://delayline/extra?" + url.Values{"net": {cidr}, "delay": {d.String()}}.Encode()
 	req, err := http.NewRequest(http.MethodPut, u, nil)
 	if err != nil {
-		t.Fatal(err)
+		return fmt.Errorf("delay line request: %w", err)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		t.Fatalf("delay line: %v", err)
+		return fmt.Errorf("delay line: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("delay line: PUT %s: %s", u, resp.Status)
+		return fmt.Errorf("delay line: PUT %s: %s", u, resp.Status)
 	}
-	t.Logf("delay line: %s extra one way on %s", d, cidr)
+	return nil
 }
