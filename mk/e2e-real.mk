@@ -59,7 +59,7 @@ e2e-real: e2e-real-deps $(if $(E2E_REAL_UPGRADE),images-prev) ## Run test/e2e-re
 # `make test` runs the real-cluster suite after `go test` on a fresh cluster: the install, clients
 # through the Service and the pods, Postgres Changes and the private channel, and the drills named
 # here (each costs ~30-90 s; `make e2e-real` runs them all). Root is required: without it
-# hack/real-cluster.sh up fails, and so does `make test`. Measured 4 Dec (load 7-10): up 66 s, test
+# hack/real-cluster.sh up fails, and so does `make test`. Measured 4 Dec (load 11): up 66 s, test
 # 126 s (rtt-placement 2.4 s, delete-owner-pod 28 s, drain-owner-node 47 s, slower-owner-path 26 s),
 # down 28 s; the delay line adds ~1 s to up.
 E2E_REAL_TEST_DRILLS ?= delete-owner-pod,drain-owner-node,slower-owner-path
