@@ -1,39 +1,20 @@
 package channeldb
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/realtimeops/realtime/internal/pgtest"
+	"github.com/realtimeops/realtime/internal/testutil"
 	"github.com/realtimeops/realtime/node/authz"
 	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/tenant"
 	"github.com/realtimeops/realtime/node/tenantdb"
 )
-
-// syncBuffer is a log sink safe for the pool's background goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestPoolExhaustionFailsFast: once as many checks as the pool has connections waited out their
 // deadline for a connection, the tenant's checks fail fast with IncreaseConnectionPool (even
@@ -43,7 +24,7 @@ func TestPoolExhaustionFailsFast(t *testing.T) {
 	db := inst.CreateDatabase(t, "tenant")
 	pools := tenantdb.NewManager(slog.New(slog.DiscardHandler), tenantdb.Options{JanitorInterval: -1, MaxConns: 1})
 	t.Cleanup(pools.Close)
-	var logs syncBuffer
+	var logs testutil.LockedBuffer
 	a := &Access{Pools: pools, Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	dbOf := func() *tenant.Database {
 		return &tenant.Database{Host: inst.Host, Port: inst.Port, Name: db, User: "postgres", SSLMode: "disable"}

@@ -104,7 +104,7 @@ func TestMeshOrderedDelivery(t *testing.T) {
 // listing everyone, never gets a link and none of its messages are delivered; a raw TCP client
 // forging a handshake is refused too. Refusals are logged.
 func TestMeshRefusesWrongSecret(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.LockedBuffer
 	lns := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
 	var members []Member
 	for i, ip := range lns {

@@ -1,43 +1,24 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/realtimeops/realtime/internal/testutil"
 	"github.com/realtimeops/realtime/node/channel"
 	"github.com/realtimeops/realtime/node/socket"
 	"github.com/realtimeops/realtime/node/tenant"
 )
 
-// syncBuffer is a log sink the node's goroutines may write to concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitLog polls the log until it contains every substring on one line.
-func waitLog(t *testing.T, logs *syncBuffer, subs ...string) {
+func waitLog(t *testing.T, logs *testutil.LockedBuffer, subs ...string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -53,7 +34,7 @@ func waitLog(t *testing.T, logs *syncBuffer, subs ...string) {
 
 // Upstream: user_socket.ex log_level/1 and Logger.put_process_level in connect/3 and join/3.
 func TestLogLevelConnectParam(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.LockedBuffer{}
 	h := newHarnessOpts(t, harnessOpts{yaml: fmt.Sprintf(tenantsYAML, testSecret),
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	// An invalid join payload is logged at info (InvalidJoinPayload), a refused join at error.
