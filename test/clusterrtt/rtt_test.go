@@ -43,6 +43,9 @@ type world struct {
 	byName map[string]*node
 	pools  map[string]*pgxpool.Pool
 	ctx    context.Context
+	// What starting a node again takes (world.restart).
+	bin, peers, tenants string
+	args                []string
 }
 
 // newWorld builds the lab, starts Postgres and the nodes (with extra flags) and waits for a full
@@ -107,9 +110,9 @@ func newWorld(t testing.TB, extra ...string) *world {
 	}
 	byName := map[string]*node{}
 	var nodes []*node
+	args := append([]string{"--rtt-interval", "300ms", "--rtt-hold", hold.String(), "--rtt-margin-ms", "10"}, extra...)
 	for _, l := range leaves[:5] {
-		n := startNode(t, lab, bin, l.name, strings.Join(peers, ","), file,
-			append([]string{"--rtt-interval", "300ms", "--rtt-hold", hold.String(), "--rtt-margin-ms", "10"}, extra...)...)
+		n := startNode(t, lab, bin, l.name, strings.Join(peers, ","), file, args...)
 		nodes = append(nodes, n)
 		byName[l.name] = n
 	}
@@ -122,7 +125,8 @@ func newWorld(t testing.TB, extra ...string) *world {
 		return true
 	})
 
-	return &world{lab: lab, nodes: nodes, byName: byName, pools: pools, ctx: ctx}
+	return &world{lab: lab, nodes: nodes, byName: byName, pools: pools, ctx: ctx,
+		bin: bin, peers: strings.Join(peers, ","), tenants: file, args: args}
 }
 
 func TestPlacementByMeasuredRTT(t *testing.T) {
