@@ -24,7 +24,9 @@ import (
 // iteration is one failover: kill the eu owner, time until a surviving node reports it streams
 // the tenant (stream-ms) and until the first row whose insert began after the kill reaches the
 // subscriber (first-row-ms), then start the eu node again and wait until the tenant is back on
-// it (a planned handoff, SameRegion). Every committed row must reach the subscriber.
+// it (a planned handoff, SameRegion). Every committed row must reach the subscriber. The first
+// failover of a world has a cold new owner (it never held the tenant: cold-* metrics); later ones
+// hand the tenant to a node that held it before in this world (warm-*, median).
 // Run: REALTIME_NODE_BIN=bin/realtime-node go test -count=1 -run '^$' -bench FailoverCrossRegion ./test/clusterrtt/
 func BenchmarkFailoverCrossRegion(b *testing.B) {
 	w := newWorld(b)
