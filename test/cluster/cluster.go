@@ -3,7 +3,6 @@ package clustertest
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -151,8 +150,8 @@ func Millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(),
 
 // BuildNodeBinary returns $REALTIME_NODE_BIN when set, else builds cmd/realtime-node into dir.
 func BuildNodeBinary(dir string) (string, error) {
-	if p := os.Getenv("REALTIME_NODE_BIN"); p != "" {
-		return filepath.Abs(p)
+	if p, ok, err := conformance.EnvNodeBinary(); ok || err != nil {
+		return p, err
 	}
 	root, err := conformance.RepoRoot()
 	if err != nil {

@@ -140,16 +140,34 @@ var build struct {
 	err  error
 }
 
+// EnvNodeBinary returns $REALTIME_NODE_BIN as an absolute path (ok false when unset). A relative
+// path is taken from the repository root, where the documented commands are typed
+// (`REALTIME_NODE_BIN=bin/realtime-node go test ./test/...`): go test runs each package in its own
+// directory, so resolving it there named a binary that does not exist.
+func EnvNodeBinary() (path string, ok bool, err error) {
+	p := os.Getenv("REALTIME_NODE_BIN")
+	if p == "" {
+		return "", false, nil
+	}
+	if filepath.IsAbs(p) {
+		return p, true, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", true, err
+	}
+	return filepath.Join(root, p), true, nil
+}
+
 // BuildNode returns the realtime-node binary: $REALTIME_NODE_BIN when set (the Makefile passes
 // bin/realtime-node), otherwise one `go build` per test process into a temp dir.
 func BuildNode(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("REALTIME_NODE_BIN"); p != "" {
-		abs, err := filepath.Abs(p)
+	if p, ok, err := EnvNodeBinary(); ok || err != nil {
 		if err != nil {
 			t.Fatalf("REALTIME_NODE_BIN: %v", err)
 		}
-		return abs
+		return p
 	}
 	build.once.Do(func() {
 		root, err := RepoRoot()
