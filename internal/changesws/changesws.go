@@ -51,6 +51,32 @@ func Subscribe(ctx context.Context, conn *websocket.Conn, token, table string) (
 }
 
 func read(ctx context.Context, conn *websocket.Conn, log *rowlog.Log) {
+	ReadEvents(ctx, conn, func(event string, payload json.RawMessage) {
+		switch event {
+		case "postgres_changes":
+			var p struct {
+				Data struct {
+					Record struct {
+						ID int64 `json:"id"`
+					} `json:"record"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(payload, &p) == nil {
+				log.Row(p.Data.Record.ID)
+			}
+		case "system":
+			var p struct{ Extension, Status, Message string }
+			if json.Unmarshal(payload, &p) == nil && p.Extension == "postgres_changes" {
+				log.System(p.Status, p.Message)
+			}
+		}
+	})
+}
+
+// ReadEvents reads V2 text frames ([join_ref, ref, topic, event, payload]) from conn and calls on
+// with each frame's event and payload, until a read fails (conn closed, ctx ended). Frames of
+// another shape are skipped.
+func ReadEvents(ctx context.Context, conn *websocket.Conn, on func(event string, payload json.RawMessage)) {
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
@@ -62,23 +88,6 @@ func read(ctx context.Context, conn *websocket.Conn, log *rowlog.Log) {
 		}
 		var event string
 		_ = json.Unmarshal(f[3], &event)
-		switch event {
-		case "postgres_changes":
-			var p struct {
-				Data struct {
-					Record struct {
-						ID int64 `json:"id"`
-					} `json:"record"`
-				} `json:"data"`
-			}
-			if json.Unmarshal(f[4], &p) == nil {
-				log.Row(p.Data.Record.ID)
-			}
-		case "system":
-			var p struct{ Extension, Status, Message string }
-			if json.Unmarshal(f[4], &p) == nil && p.Extension == "postgres_changes" {
-				log.System(p.Status, p.Message)
-			}
-		}
+		on(event, f[4])
 	}
 }

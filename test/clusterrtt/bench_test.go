@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/realtimeops/realtime/internal/changesws"
 	"github.com/realtimeops/realtime/internal/rowlog"
 )
 
@@ -60,12 +59,7 @@ func BenchmarkCommitToClientByRegion(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	for region, ds := range lat {
-		slices.Sort(ds)
-		p := func(q float64) float64 { return float64(ds[int(q*float64(len(ds)-1))].Microseconds()) / 1000 }
-		b.ReportMetric(p(0.5), region+"-p50-ms")
-		b.ReportMetric(p(0.99), region+"-p99-ms")
-	}
+	reportPercentiles(b, lat)
 	b.Logf("owner %s, %d rows", owner, b.N)
 }
 
@@ -102,12 +96,7 @@ func BenchmarkBroadcastByRegion(b *testing.B) {
 		send(i)
 	}
 	b.StopTimer()
-	for leaf, ds := range lat {
-		slices.Sort(ds)
-		p := func(q float64) float64 { return float64(ds[int(q*float64(len(ds)-1))].Microseconds()) / 1000 }
-		b.ReportMetric(p(0.5), leaf+"-p50-ms")
-		b.ReportMetric(p(0.99), leaf+"-p99-ms")
-	}
+	reportPercentiles(b, lat)
 }
 
 // BenchmarkPresenceByRegion: a client of eu-a updates its presence (track, meta "i"), and the
@@ -147,12 +136,7 @@ func BenchmarkPresenceByRegion(b *testing.B) {
 		track(i)
 	}
 	b.StopTimer()
-	for leaf, ds := range lat {
-		slices.Sort(ds)
-		p := func(q float64) float64 { return float64(ds[int(q*float64(len(ds)-1))].Microseconds()) / 1000 }
-		b.ReportMetric(p(0.5), leaf+"-p50-ms")
-		b.ReportMetric(p(0.99), leaf+"-p99-ms")
-	}
+	reportPercentiles(b, lat)
 }
 
 type broadcastClient struct {
@@ -165,33 +149,12 @@ type broadcastClient struct {
 // joinBroadcast joins topic for tenant through node n (presence only with a presenceKey) and
 // records, per payload "i", when each broadcast and each presence join arrived.
 func joinBroadcast(ctx context.Context, t testing.TB, n *node, tenant, topic, presenceKey string) *broadcastClient {
-	tok := anonJWT()
-	addr := fmt.Sprintf("%s:%d", n.ip, httpPort)
-	var d net.Dialer
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, "tcp", addr)
-	}}}
-	conn, _, err := websocket.Dial(ctx, "ws://"+tenant+".rtt.test:4000/socket/websocket?vsn=2.0.0&apikey="+tok,
-		&websocket.DialOptions{HTTPClient: hc})
-	if err != nil {
-		t.Fatalf("dial %s: %v", n.name, err)
-	}
-	t.Cleanup(func() { _ = conn.CloseNow() })
+	conn, tok := dialNode(ctx, t, n, tenant)
 	c := &broadcastClient{conn: conn, got: map[int]time.Time{}, presence: map[int]time.Time{}}
 	joined := make(chan struct{})
 	go func() { // owned: ends when the connection closes at cleanup
 		var once sync.Once
-		for {
-			_, data, err := conn.Read(ctx)
-			if err != nil {
-				return
-			}
-			var f []json.RawMessage
-			if json.Unmarshal(data, &f) != nil || len(f) < 5 {
-				continue
-			}
-			var event string
-			_ = json.Unmarshal(f[3], &event)
+		changesws.ReadEvents(ctx, conn, func(event string, payload json.RawMessage) {
 			switch event {
 			case "phx_reply":
 				once.Do(func() { close(joined) })
@@ -199,7 +162,7 @@ func joinBroadcast(ctx context.Context, t testing.TB, n *node, tenant, topic, pr
 				var p struct {
 					Payload struct{ I int } `json:"payload"`
 				}
-				if json.Unmarshal(f[4], &p) == nil {
+				if json.Unmarshal(payload, &p) == nil {
 					c.mu.Lock()
 					c.got[p.Payload.I] = time.Now()
 					c.mu.Unlock()
@@ -210,7 +173,7 @@ func joinBroadcast(ctx context.Context, t testing.TB, n *node, tenant, topic, pr
 						Metas []struct{ I int } `json:"metas"`
 					} `json:"joins"`
 				}
-				if json.Unmarshal(f[4], &p) == nil {
+				if json.Unmarshal(payload, &p) == nil {
 					c.mu.Lock()
 					for _, j := range p.Joins {
 						for _, m := range j.Metas {
@@ -220,7 +183,7 @@ func joinBroadcast(ctx context.Context, t testing.TB, n *node, tenant, topic, pr
 					c.mu.Unlock()
 				}
 			}
-		}
+		})
 	}()
 	presence := map[string]any{"enabled": presenceKey != ""}
 	if presenceKey != "" {
@@ -281,4 +244,14 @@ func (c *broadcastClient) wait(t testing.TB, m map[int]time.Time, i int, timeout
 	c.mu.Unlock()
 	t.Fatalf("item %d did not arrive in %s (%d items did)", i, timeout, n)
 	return time.Time{}
+}
+
+// reportPercentiles reports p50 and p99 of each key's latencies as "<key>-p50-ms", "<key>-p99-ms".
+func reportPercentiles(b *testing.B, lat map[string][]time.Duration) {
+	for key, ds := range lat {
+		slices.Sort(ds)
+		p := func(q float64) float64 { return float64(ds[int(q*float64(len(ds)-1))].Microseconds()) / 1000 }
+		b.ReportMetric(p(0.5), key+"-p50-ms")
+		b.ReportMetric(p(0.99), key+"-p99-ms")
+	}
 }

@@ -198,6 +198,17 @@ func anonJWT() string { return changesws.AnonJWT(jwtSecret) }
 // subscribe joins realtime:seq for INSERTs on public.seq of tenant through node n; the tenant is
 // named by the Host (tenant.rtt.test), the connection goes to n's address.
 func subscribe(ctx context.Context, t testing.TB, n *node, tenant string) *rowlog.Log {
+	conn, tok := dialNode(ctx, t, n, tenant)
+	log, err := changesws.Subscribe(ctx, conn, tok, "seq")
+	if err != nil {
+		t.Fatalf("%s: %v", n.name, err)
+	}
+	return log
+}
+
+// dialNode opens a V2 WebSocket to node n for tenant (named by the Host, tenant.rtt.test; the
+// connection goes to n's address), closed at the test's cleanup, and returns it with its token.
+func dialNode(ctx context.Context, t testing.TB, n *node, tenant string) (*websocket.Conn, string) {
 	tok := anonJWT()
 	addr := fmt.Sprintf("%s:%d", n.ip, httpPort)
 	var d net.Dialer
@@ -210,9 +221,5 @@ func subscribe(ctx context.Context, t testing.TB, n *node, tenant string) *rowlo
 		t.Fatalf("dial %s: %v", n.name, err)
 	}
 	t.Cleanup(func() { _ = conn.CloseNow() })
-	log, err := changesws.Subscribe(ctx, conn, tok, "seq")
-	if err != nil {
-		t.Fatalf("%s: %v", n.name, err)
-	}
-	return log
+	return conn, tok
 }
