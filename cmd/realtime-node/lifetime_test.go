@@ -103,11 +103,7 @@ func TestNodeLifetimeOrder(t *testing.T) {
 		ev.add("server returned")
 		return err
 	}
-	closers := n.closers
-	n.closers = nil
-	for _, c := range closers {
-		n.closers = append(n.closers, func() { c(); ev.add("pools closed") })
-	}
+	probeClosers(n, &ev)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -181,11 +177,7 @@ func TestNodeRunnerFailureStopsNode(t *testing.T) {
 		ev.add("server returned")
 		return err
 	}
-	closers := n.closers
-	n.closers = nil
-	for _, c := range closers {
-		n.closers = append(n.closers, func() { c(); ev.add("pools closed") })
-	}
+	probeClosers(n, &ev)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -202,5 +194,14 @@ func TestNodeRunnerFailureStopsNode(t *testing.T) {
 	}
 	if got, want := ev.get(), []string{"server returned", "pools closed"}; !slices.Equal(got, want) {
 		t.Errorf("phases = %q, want %q", got, want)
+	}
+}
+
+// probeClosers makes each of n's closers record "pools closed" in ev when it ran.
+func probeClosers(n *node, ev *events) {
+	closers := n.closers
+	n.closers = nil
+	for _, c := range closers {
+		n.closers = append(n.closers, func() { c(); ev.add("pools closed") })
 	}
 }
